@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { PatchdeckError } from '../core/errors.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+export interface LoadConfigOptions {
+  /** Explicit path (from --config or PATCHDECK_CONFIG). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Where it came from, for the start-up banner. */
+  source: string;
+}
+
+const DEFAULT_FILES = ['patchdeck.yaml', 'patchdeck.yml', 'patchdeck.json'];
+
+/**
+ * Reads the config file (YAML or JSON), applies environment overrides, and validates once.
+ * With no file at all Patchdeck runs its offline demo. Errors name the setting at fault.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env.PATCHDECK_CONFIG;
+  let raw: Record<string, unknown> = {};
+  let source = 'built-in demo defaults (no patchdeck.yaml found)';
+  const file = explicit ?? DEFAULT_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
+  if (file !== undefined) {
+    const resolved = path.resolve(cwd, file);
+    if (!existsSync(resolved)) {
+      throw new PatchdeckError('PD_CONFIG_NOT_FOUND', `config file ${resolved} does not exist`);
+    }
+    try {
+      const text = readFileSync(resolved, 'utf8');
+      const parsed: unknown = resolved.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+      raw = (parsed ?? {}) as Record<string, unknown>;
+    } catch (error) {
+      throw new PatchdeckError('PD_CONFIG_PARSE', `config file ${resolved} is not valid YAML/JSON: ${(error as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new PatchdeckError('PD_CONFIG_PARSE', `config file ${resolved} must hold a mapping at the top level`);
+    }
+    source = resolved;
+  } else {
+    raw = { demo: { enabled: true } };
+  }
+  return { config: parseConfig(applyEnv(raw, env)), source };
+}
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const slack = { ...((raw.slack as Record<string, unknown> | undefined) ?? {}) };
+  if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port)) throw new PatchdeckError('PD_CONFIG_INVALID', `PORT must be a whole number (got "${env.PORT}")`);
+    out.port = port;
+  }
+  if (env.PATCHDECK_PUBLIC_URL) out.publicUrl = env.PATCHDECK_PUBLIC_URL;
+  if (env.PATCHDECK_TIMEZONE) out.timezone = env.PATCHDECK_TIMEZONE;
+  if (env.SLACK_BOT_TOKEN) slack.botToken = env.SLACK_BOT_TOKEN;
+  if (env.SLACK_SIGNING_SECRET) slack.signingSecret = env.SLACK_SIGNING_SECRET;
+  if (env.SLACK_API_URL) slack.apiUrl = env.SLACK_API_URL;
+  out.slack = slack;
+  return out;
+}
+
+export function parseConfig(raw: unknown): Config {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const setting = issue.path.join('.') || '(top level)';
+    throw new PatchdeckError('PD_CONFIG_INVALID', `config setting "${setting}": ${issue.message}`, {
+      details: { issues: result.error.issues.map((i) => ({ setting: i.path.join('.'), message: i.message })) },
+    });
+  }
+  const config = result.data;
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: config.timezone });
+  } catch {
+    throw new PatchdeckError('PD_CONFIG_INVALID', `config setting "timezone": unknown time zone "${config.timezone}" (use an IANA name such as Europe/Berlin)`);
+  }
+  const slackSet = [config.slack.botToken, config.slack.signingSecret].filter(Boolean).length;
+  if (slackSet === 1) {
+    throw new PatchdeckError('PD_CONFIG_INVALID', 'config setting "slack": set both botToken (SLACK_BOT_TOKEN) and signingSecret (SLACK_SIGNING_SECRET), or neither');
+  }
+  return config;
+}
