@@ -1,0 +1,21 @@
+import type { ClaimedJob } from '../store/jobs.js';
+import type { WorkflowContext } from './context.js';
+
+/**
+ * A job handler. Jobs can run twice (a lease can run out mid-way), so every handler must be
+ * idempotent: look at the current state before acting.
+ */
+export type JobHandler = (ctx: WorkflowContext, job: ClaimedJob) => Promise<void>;
+
+export type JobHandlers = Record<string, JobHandler>;
+
+/** Job kinds, in one list so producers and handlers agree on spelling. */
+export const JOB_KINDS = {
+  feedsPoll: 'feeds.poll',
+  chatPost: 'chat.post',
+  chatUpdate: 'chat.update',
+  rolloutStart: 'rollout.start',
+  rolloutTarget: 'rollout.target',
+  rolloutWaveDone: 'rollout.wave_done',
+  rolloutResume: 'rollout.resume',
+} as const;
