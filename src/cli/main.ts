@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { isPatchdeckError } from '../core/errors.js';
 import { migrateToLatest, openStore } from '../store/db.js';
 import { registerAssessCommands } from './commands/assess.js';
+import { registerCasesCommands } from './commands/cases.js';
 import { registerFeedsCommands } from './commands/feeds.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerMigrateCommands } from './commands/migrate.js';
@@ -21,6 +22,7 @@ const REGISTRARS = [
   registerInventoryCommands,
   registerVersionsCommands,
   registerAssessCommands,
+  registerCasesCommands,
   registerRolloutCommands,
   registerReviewCommands,
 ];
