@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { PatchdeckError } from '../core/errors.js';
+import { demoConfig } from './demo.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -47,7 +48,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
     source = resolved;
   } else {
-    raw = { demo: { enabled: true } };
+    raw = demoConfig();
   }
   return { config: parseConfig(applyEnv(raw, env)), source };
 }
