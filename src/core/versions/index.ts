@@ -21,6 +21,18 @@ const COMPARATORS: Record<VersionScheme, (a: string, b: string) => Ordering> = {
   pep440: comparePep440Versions,
 };
 
+/**
+ * What each scheme follows, and the OSV ecosystem families (the part of the ecosystem string before
+ * the first `:`) whose versions it orders. `schemeForEcosystem` and `patchdeck versions schemes`
+ * both read this table.
+ */
+export const VERSION_SCHEME_INFO: Record<VersionScheme, { rules: string; ecosystems: readonly string[] }> = {
+  deb: { rules: 'dpkg --compare-versions', ecosystems: ['Debian', 'Ubuntu'] },
+  rpm: { rules: 'rpm labelCompare: epoch, then rpmvercmp on version and release', ecosystems: ['AlmaLinux', 'Rocky Linux', 'Red Hat', 'openSUSE', 'SUSE', 'Mageia'] },
+  semver: { rules: 'node-semver compare (strict; leading v allowed; build metadata ignored)', ecosystems: ['npm'] },
+  pep440: { rules: 'PEP 440 (packaging.version)', ecosystems: ['PyPI'] },
+};
+
 export function compareVersions(scheme: VersionScheme, a: string, b: string): Ordering {
   return COMPARATORS[scheme](a, b);
 }
@@ -36,26 +48,21 @@ export function isVersionScheme(value: string): value is VersionScheme {
  */
 export function schemeForEcosystem(ecosystem: string): VersionScheme | null {
   const family = ecosystem.split(':')[0] ?? '';
-  switch (family) {
-    case 'Debian':
-    case 'Ubuntu':
-      return 'deb';
-    case 'AlmaLinux':
-    case 'Rocky Linux':
-    case 'Red Hat':
-    case 'openSUSE':
-    case 'SUSE':
-    case 'Mageia':
-      return 'rpm';
-    case 'npm':
-      return 'semver';
-    case 'PyPI':
-      return 'pep440';
-    default:
-      return null;
-  }
+  return VERSION_SCHEMES.find((scheme) => VERSION_SCHEME_INFO[scheme].ecosystems.includes(family)) ?? null;
 }
 
 export function invalidVersion(scheme: VersionScheme, version: string, why: string): PatchdeckError {
   return new PatchdeckError('PD_VERSION_INVALID', `"${version}" is not a valid ${scheme} version: ${why}`);
+}
+
+/**
+ * Orders two runs of ASCII digits of any length as numbers. Distro versions carry 20+ digit runs
+ * (dates with times, git hashes of digits) that Number() would round, so compare the digit strings:
+ * without leading zeros, the longer one is larger; equal lengths compare character by character.
+ */
+export function compareDigitRuns(a: string, b: string): Ordering {
+  const x = a.replace(/^0+/, '');
+  const y = b.replace(/^0+/, '');
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x === y ? 0 : x < y ? -1 : 1;
 }
