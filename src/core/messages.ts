@@ -1,4 +1,6 @@
-import type { Severity } from './types.js';
+import type { PersonRecord } from './people.js';
+import { describeRelative, formatInZone } from './time.js';
+import { TARGET_STATES, type CaseState, type KevFacts, type RolloutState, type Severity, type TargetState, type VoteDecision, type VoteStage } from './types.js';
 
 /**
  * The message model: what an alert, approval request, pilot sign-off, halt notice, rollout progress
@@ -8,7 +10,8 @@ import type { Severity } from './types.js';
  */
 export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review';
 
-export type ActionId = 'approve' | 'reject' | 'signoff' | 'signoff_reject';
+export const ACTION_IDS = ['approve', 'reject', 'signoff', 'signoff_reject'] as const;
+export type ActionId = (typeof ACTION_IDS)[number];
 
 export interface MessageAction {
   id: ActionId;
@@ -39,6 +42,352 @@ export interface ChatMessage {
   sections: MessageSection[];
   actions: MessageAction[];
   link: { label: string; url: string } | null;
-  /** e.g. "Approved by Alice Example at 2026-11-23 10:00 CET": shown once the decision is sealed. */
+  /** e.g. "Approved by Alice Example · 2026-11-23 12:00 CET": shown once the decision is sealed. */
   footer: string | null;
+}
+
+/** Why a case message is sent; one stored chat message per case and purpose. */
+export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt'] as const;
+export type CaseMessagePurpose = (typeof CASE_MESSAGE_PURPOSES)[number];
+
+/**
+ * What a case message is built from. The store's `CaseView` has this shape (and more); it is spelled
+ * out here because core imports nothing from the layers above it.
+ */
+export interface CaseMessageView {
+  id: number;
+  advisoryId: string;
+  title: string;
+  severity: Severity;
+  state: CaseState;
+  reasons: string[];
+  dueAt: string;
+  decidedAt: string | null;
+  advisory: { cves: string[]; cvssScore: number | null; kev: KevFacts | null };
+  affectedHosts: number;
+  votes: { stage: VoteStage; person: string; decision: VoteDecision; at: string }[];
+  rollout: {
+    id: number;
+    state: RolloutState;
+    connector: string;
+    currentWave: number;
+    waves: number;
+    haltedReason: string | null;
+    targets: number;
+    byState: Partial<Record<TargetState, number>>;
+  } | null;
+}
+
+export interface CaseMessageOptions {
+  /** Base URL of the web console, without a trailing slash. */
+  publicUrl: string;
+  /** The team's IANA time zone; every time in a message is shown in it. */
+  timezone: string;
+  now: Date;
+  /** Resolves vote person ids to names; unknown ids are shown as they are. */
+  people?: readonly PersonRecord[];
+}
+
+/** Action ids and what they vote on; the faces map a click back through this table. */
+export const ACTION_VOTES: Record<ActionId, { stage: VoteStage; decision: VoteDecision }> = {
+  approve: { stage: 'approval', decision: 'approve' },
+  reject: { stage: 'approval', decision: 'reject' },
+  signoff: { stage: 'pilot_signoff', decision: 'approve' },
+  signoff_reject: { stage: 'pilot_signoff', decision: 'reject' },
+};
+
+export function actionValue(caseId: number, action: ActionId): string {
+  return `case:${caseId}:${action}`;
+}
+
+/** Reads `case:<id>:<action>` back; null for anything Patchdeck would not have written. */
+export function parseActionValue(value: string): { caseId: number; action: ActionId } | null {
+  const match = /^case:([1-9][0-9]{0,14}):([a-z_]+)$/.exec(value);
+  if (!match) return null;
+  const action = match[2] as string;
+  if (!(ACTION_IDS as readonly string[]).includes(action)) return null;
+  return { caseId: Number(match[1]), action: action as ActionId };
+}
+
+const UNDECIDED_CASE_STATES: readonly CaseState[] = ['identified', 'assessed', 'awaiting_approval'];
+const MAX_LISTED_CVES = 5;
+
+const ROLLOUT_STATE_LABELS: Record<RolloutState, string> = {
+  piloting: 'Piloting',
+  awaiting_signoff: 'Awaiting sign-off',
+  deploying: 'Deploying',
+  completed: 'Completed',
+  halted: 'Halted',
+};
+
+const TARGET_STATE_LABELS: Record<TargetState, string> = {
+  queued: 'Queued',
+  dispatched: 'Dispatched',
+  installed: 'Installed',
+  failed: 'Failed',
+  reboot_pending: 'Reboot pending',
+  rebooted: 'Rebooted',
+  reboot_failed: 'Reboot failed',
+  verified: 'Verified',
+};
+
+export function describeSeverity(severity: Severity): string {
+  return severity.charAt(0).toUpperCase() + severity.slice(1);
+}
+
+/** `awaiting_approval` → `Awaiting approval`. */
+export function describeState(state: string): string {
+  const words = state.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** "Alice", "Alice and Bob", "Alice, Bob and Carol". */
+function joinNames(names: string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+function personName(people: readonly PersonRecord[], id: string): string {
+  return people.find((p) => p.id === id)?.name ?? id;
+}
+
+/** Builds the alert, sign-off request or halt notice of a case, from its current view. */
+export function buildCaseMessage(view: CaseMessageView, purpose: CaseMessagePurpose, opts: CaseMessageOptions): ChatMessage {
+  switch (purpose) {
+    case 'alert':
+      return buildAlert(view, opts);
+    case 'signoff':
+      return buildSignoff(view, opts);
+    case 'halt':
+      return buildHalt(view, opts);
+  }
+}
+
+function caseTitle(view: CaseMessageView): string {
+  return `${view.advisoryId}: ${view.title}`;
+}
+
+function severityFact(view: CaseMessageView): MessageFact {
+  const cvss = view.advisory.cvssScore === null ? '' : ` (CVSS ${view.advisory.cvssScore.toFixed(1)})`;
+  return { label: 'Severity', value: `${describeSeverity(view.severity)}${cvss}` };
+}
+
+function cveFact(cves: string[]): MessageFact {
+  if (cves.length === 0) return { label: 'CVEs', value: 'None assigned' };
+  const listed = cves.slice(0, MAX_LISTED_CVES).join(', ');
+  const more = cves.length > MAX_LISTED_CVES ? ` and ${cves.length - MAX_LISTED_CVES} more` : '';
+  return { label: 'CVEs', value: listed + more };
+}
+
+function kevFact(kev: KevFacts | null): MessageFact {
+  if (kev === null) return { label: 'Known exploited (KEV)', value: 'No' };
+  const ransomware = kev.knownRansomwareCampaignUse ? ', used in ransomware campaigns' : '';
+  return { label: 'Known exploited (KEV)', value: `Yes, listed ${kev.dateAdded}${ransomware}` };
+}
+
+function dueFact(view: CaseMessageView, opts: CaseMessageOptions): MessageFact {
+  return { label: 'SLA due', value: `${formatInZone(view.dueAt, opts.timezone)} (${describeRelative(view.dueAt, opts.now)})` };
+}
+
+function withFullStop(sentence: string): string {
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function votesOf(view: CaseMessageView, stage: VoteStage, decision?: VoteDecision) {
+  return view.votes.filter((v) => v.stage === stage && (decision === undefined || v.decision === decision));
+}
+
+/** "Approved by Alice Example · 2026-11-23 12:00 CET"; names and time are left out when unknown. */
+function sealedFooter(outcome: string, voters: string[], at: string | null, opts: CaseMessageOptions): string {
+  const names = [...new Set(voters)].map((id) => personName(opts.people ?? [], id));
+  const by = names.length > 0 ? ` by ${joinNames(names)}` : '';
+  const when = at === null ? '' : ` · ${formatInZone(at, opts.timezone)}`;
+  return `${outcome}${by}${when}`;
+}
+
+function latestAt(votes: { at: string }[]): string | null {
+  return votes.reduce<string | null>((latest, v) => (latest === null || v.at > latest ? v.at : latest), null);
+}
+
+/** While a stage is still open, who has already voted and how. */
+function pendingVotesSection(view: CaseMessageView, stage: VoteStage, opts: CaseMessageOptions): MessageSection[] {
+  const votes = votesOf(view, stage);
+  if (votes.length === 0) return [];
+  return [
+    {
+      heading: 'Votes so far',
+      lines: votes.map(
+        (v) => `${personName(opts.people ?? [], v.person)} ${v.decision === 'approve' ? 'approved' : 'rejected'} · ${formatInZone(v.at, opts.timezone)}`,
+      ),
+    },
+  ];
+}
+
+function alertFooter(view: CaseMessageView, opts: CaseMessageOptions): string | null {
+  if (UNDECIDED_CASE_STATES.includes(view.state)) return null;
+  switch (view.state) {
+    case 'rejected': {
+      const voters = votesOf(view, 'approval', 'reject');
+      return sealedFooter('Rejected', voters.map((v) => v.person), view.decidedAt ?? latestAt(voters), opts);
+    }
+    case 'deferred':
+      return sealedFooter('Deferred', [], view.decidedAt, opts);
+    case 'not_applicable':
+      return sealedFooter('Closed as not applicable', [], view.decidedAt, opts);
+    case 'mitigated':
+      return sealedFooter('Mitigated', [], view.decidedAt, opts);
+    default: {
+      // Every later state (testing … reviewed) went through approval.
+      const voters = votesOf(view, 'approval', 'approve');
+      return sealedFooter('Approved', voters.map((v) => v.person), view.decidedAt ?? latestAt(voters), opts);
+    }
+  }
+}
+
+function buildAlert(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const awaiting = view.state === 'awaiting_approval';
+  const footer = alertFooter(view, opts);
+  const due = formatInZone(view.dueAt, opts.timezone);
+  const status = awaiting ? 'Approval needed' : footer ?? describeState(view.state);
+  return {
+    kind: 'alert',
+    caseId: view.id,
+    title: caseTitle(view),
+    severity: view.severity,
+    text: `${describeSeverity(view.severity)}: ${caseTitle(view)}. ${plural(view.affectedHosts, 'affected host')}, due ${due}. ${status}.`,
+    facts: [
+      severityFact(view),
+      cveFact(view.advisory.cves),
+      { label: 'Affected hosts', value: String(view.affectedHosts) },
+      dueFact(view, opts),
+      kevFact(view.advisory.kev),
+      { label: 'State', value: describeState(view.state) },
+    ],
+    sections: [
+      ...(view.reasons.length > 0 ? [{ heading: 'Why this matters', lines: [...view.reasons] }] : []),
+      ...(awaiting ? pendingVotesSection(view, 'approval', opts) : []),
+    ],
+    actions: awaiting
+      ? [
+          { id: 'approve', label: 'Approve', style: 'primary', value: actionValue(view.id, 'approve') },
+          { id: 'reject', label: 'Reject', style: 'danger', value: actionValue(view.id, 'reject') },
+        ]
+      : [],
+    link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` },
+    footer,
+  };
+}
+
+type RolloutFacts = NonNullable<CaseMessageView['rollout']>;
+
+function targetCountFacts(rollout: RolloutFacts): MessageFact[] {
+  return TARGET_STATES.flatMap((state) => {
+    const n = rollout.byState[state] ?? 0;
+    return n > 0 ? [{ label: TARGET_STATE_LABELS[state], value: String(n) }] : [];
+  });
+}
+
+function rolloutLink(rollout: RolloutFacts | null, view: CaseMessageView, opts: CaseMessageOptions): ChatMessage['link'] {
+  return rollout
+    ? { label: 'Open rollout', url: `${opts.publicUrl}/rollouts/${rollout.id}` }
+    : { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` };
+}
+
+function countsText(rollout: RolloutFacts): string {
+  const parts = TARGET_STATES.flatMap((state) => {
+    const n = rollout.byState[state] ?? 0;
+    return n > 0 ? [`${n} ${TARGET_STATE_LABELS[state].toLowerCase()}`] : [];
+  });
+  return parts.length > 0 ? parts.join(', ') : 'no targets';
+}
+
+function signoffFooter(view: CaseMessageView, rollout: RolloutFacts, opts: CaseMessageOptions): string | null {
+  if (rollout.state === 'deploying' || rollout.state === 'completed') {
+    const voters = votesOf(view, 'pilot_signoff', 'approve');
+    return sealedFooter('Signed off', voters.map((v) => v.person), latestAt(voters), opts);
+  }
+  if (rollout.state === 'halted') {
+    const voters = votesOf(view, 'pilot_signoff', 'reject');
+    if (voters.length > 0) return sealedFooter('Pilot rejected', voters.map((v) => v.person), latestAt(voters), opts);
+    return 'Rollout halted before sign-off';
+  }
+  return null;
+}
+
+function buildSignoff(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const rollout = view.rollout;
+  const title = `Pilot sign-off: ${caseTitle(view)}`;
+  if (rollout === null) {
+    return {
+      kind: 'signoff_request',
+      caseId: view.id,
+      title,
+      severity: view.severity,
+      text: `${title}. No rollout has started yet.`,
+      facts: [severityFact(view), { label: 'State', value: describeState(view.state) }],
+      sections: [{ heading: 'Pilot results', lines: ['No rollout has started for this case yet.'] }],
+      actions: [],
+      link: rolloutLink(null, view, opts),
+      footer: null,
+    };
+  }
+  const awaiting = rollout.state === 'awaiting_signoff';
+  const remainingWaves = Math.max(rollout.waves - 1, 0);
+  const queued = rollout.byState.queued ?? 0;
+  const next = awaiting
+    ? [{ heading: 'What happens next', lines: [`Signing off starts the remaining ${plural(remainingWaves, 'wave')} (${plural(queued, 'host')}).`] }]
+    : [];
+  return {
+    kind: 'signoff_request',
+    caseId: view.id,
+    title,
+    severity: view.severity,
+    text: `${title}. Pilot results: ${countsText(rollout)}.${awaiting ? ' Sign-off needed.' : ''}`,
+    facts: [
+      severityFact(view),
+      { label: 'Rollout', value: `#${rollout.id} via ${rollout.connector}` },
+      { label: 'Rollout state', value: ROLLOUT_STATE_LABELS[rollout.state] },
+      { label: 'Targets', value: String(rollout.targets) },
+      ...targetCountFacts(rollout),
+    ],
+    sections: [...next, ...(awaiting ? pendingVotesSection(view, 'pilot_signoff', opts) : [])],
+    actions: awaiting
+      ? [
+          { id: 'signoff', label: 'Sign off', style: 'primary', value: actionValue(view.id, 'signoff') },
+          { id: 'signoff_reject', label: 'Reject pilot', style: 'danger', value: actionValue(view.id, 'signoff_reject') },
+        ]
+      : [],
+    link: rolloutLink(rollout, view, opts),
+    footer: signoffFooter(view, rollout, opts),
+  };
+}
+
+function buildHalt(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const rollout = view.rollout;
+  const title = `Rollout halted: ${caseTitle(view)}`;
+  const reason = rollout?.haltedReason ?? 'No reason was recorded.';
+  return {
+    kind: 'halt',
+    caseId: view.id,
+    title,
+    severity: view.severity,
+    text: `${title}. ${withFullStop(reason)}${rollout ? ` Targets: ${countsText(rollout)}.` : ''}`,
+    facts: rollout
+      ? [
+          severityFact(view),
+          { label: 'Rollout', value: `#${rollout.id} via ${rollout.connector}` },
+          { label: 'Stopped in wave', value: `${rollout.currentWave + 1} of ${rollout.waves}` },
+          { label: 'Targets', value: String(rollout.targets) },
+          ...targetCountFacts(rollout),
+        ]
+      : [severityFact(view), { label: 'State', value: describeState(view.state) }],
+    sections: [{ heading: 'Why it stopped', lines: [reason] }],
+    actions: [],
+    link: rolloutLink(rollout, view, opts),
+    footer: null,
+  };
 }

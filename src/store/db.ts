@@ -26,6 +26,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** Human-readable location, with credentials removed. */
   readonly location: string;
+  /** PostgreSQL only: the schema everything runs in, when one was given. */
+  readonly schema?: string;
   /**
    * Runs `work` in one transaction. On SQLite it is `BEGIN IMMEDIATE`, so a read-then-write never
    * fails half-way with SQLITE_BUSY when another process writes too.
@@ -114,6 +116,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
     db,
     dialect: 'postgres',
     location: describeDatabaseUrl(url) + (options.schema ? ` (schema ${options.schema})` : ''),
+    schema: options.schema,
     async transaction<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
       return db.transaction().execute((trx) => work(trx));
     },
@@ -140,7 +143,14 @@ export interface MigrationReport {
 }
 
 export async function migrateToLatest(store: Store): Promise<MigrationReport> {
-  const migrator = new Migrator({ db: store.db, provider: new DirectoryMigrationProvider() });
+  // Kysely looks for its migration tables in every schema unless told which one: a second schema
+  // in the same database (parallel tests) would make it skip creating its own.
+  let migrationTableSchema = store.schema;
+  if (store.dialect === 'postgres' && migrationTableSchema === undefined) {
+    const row = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
+    migrationTableSchema = row.rows[0]?.schema;
+  }
+  const migrator = new Migrator({ db: store.db, provider: new DirectoryMigrationProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new PatchdeckError('PD_DB_MIGRATION', `database migration failed: ${String((error as Error).message ?? error)}`, {
