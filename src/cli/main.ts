@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { createLogger } from '../app/logger.js';
 import { systemClock } from '../app/system-clock.js';
 import { loadConfig } from '../config/load.js';
+import type { Clock } from '../core/clock.js';
 import { isPatchdeckError } from '../core/errors.js';
 import { migrateToLatest, openStore } from '../store/db.js';
 import { registerAssessCommands } from './commands/assess.js';
@@ -63,7 +64,8 @@ function applyOutputSettings(command: Command, deps: CliDeps): void {
  * Runs the CLI and resolves to the exit code: 0 ok, 1 failure, 2 bad usage.
  * Nothing here calls process.exit, so tests can run commands in-process.
  */
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = processIo(), options: { clock?: Clock } = {}): Promise<number> {
+  const clock = options.clock ?? systemClock;
   let exitCode = EXIT_OK;
   let program: Command | undefined;
   const deps: CliDeps = {
@@ -77,7 +79,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
       const store = await openStore(config.databaseUrl);
       await migrateToLatest(store);
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn');
-      return { store, clock: systemClock, logger, config, close: () => store.close() };
+      return { store, clock, logger, config, close: () => store.close() };
     },
   };
   program = buildProgram(deps);

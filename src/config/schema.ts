@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SEVERITIES } from '../core/types.js';
+import { CRITICALITIES, SEVERITIES } from '../core/types.js';
 
 const severity = z.enum(SEVERITIES);
 
@@ -40,6 +40,23 @@ export const RouteSchema = z.object({
   ecosystem: z.string().optional(),
 });
 
+const criticality = z.enum(CRITICALITIES);
+
+export const ClassificationPolicySchema = z.object({
+  /** Lowest CVSS base score for each level; below `medium` is low. */
+  cvss: z
+    .object({ critical: z.number().min(0).max(10).default(9), high: z.number().min(0).max(10).default(7), medium: z.number().min(0).max(10).default(4) })
+    .default({ critical: 9, high: 7, medium: 4 }),
+  kev: z
+    .object({
+      minimum: severity.default('high'),
+      criticalWhenRansomware: z.boolean().default(true),
+      criticalOnHosts: z.array(criticality).default(['high', 'critical']),
+    })
+    .default({ minimum: 'high', criticalWhenRansomware: true, criticalOnHosts: ['high', 'critical'] }),
+  raiseOnHosts: z.array(criticality).default(['critical']),
+});
+
 export const ConfigSchema = z.object({
   timezone: z.string().default('UTC'),
   publicUrl: z.string().url().default('http://localhost:3000'),
@@ -66,6 +83,8 @@ export const ConfigSchema = z.object({
       sla: z
         .object({ critical: duration.default('24h'), high: duration.default('7d'), medium: duration.default('30d'), low: duration.default('90d') })
         .default({ critical: '24h', high: '7d', medium: '30d', low: '90d' }),
+      /** How exposures are classified; absent means the built-in policy (DEFAULT_CLASSIFICATION_POLICY in core/classify.ts). */
+      classification: ClassificationPolicySchema.optional(),
     })
     .default({ alertThreshold: 'high', sla: { critical: '24h', high: '7d', medium: '30d', low: '90d' } }),
   approvals: z
@@ -112,6 +131,8 @@ export const ConfigSchema = z.object({
       signingSecret: z.string().optional(),
       apiUrl: z.string().url().optional(),
       botUserId: z.string().optional(),
+      /** With botUserId and botId both set, Bolt never calls auth.test on incoming requests. */
+      botId: z.string().optional(),
     })
     .default({}),
   web: z.object({ sessionSecret: z.string().min(16).optional() }).default({}),

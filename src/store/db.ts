@@ -143,14 +143,21 @@ export interface MigrationReport {
 }
 
 export async function migrateToLatest(store: Store): Promise<MigrationReport> {
-  // Kysely looks for its migration tables in every schema unless told which one: a second schema
-  // in the same database (parallel tests) would make it skip creating its own.
   let migrationTableSchema = store.schema;
   if (store.dialect === 'postgres' && migrationTableSchema === undefined) {
     const row = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
     migrationTableSchema = row.rows[0]?.schema;
   }
-  const migrator = new Migrator({ db: store.db, provider: new DirectoryMigrationProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  const provider = new DirectoryMigrationProvider();
+  // Every command opens the store and migrates: when nothing is pending, answer from the migration
+  // table alone. Kysely's Migrator lists every table of every schema first, which is slow on a shared
+  // server and races with other schemas being dropped.
+  const wanted = Object.keys(await provider.getMigrations());
+  const done = await listAppliedMigrations(store, migrationTableSchema);
+  if (done !== null && wanted.every((name) => done.has(name))) return { applied: [] };
+
+  // Without `migrationTableSchema` Kysely would accept its tables from any schema of the database.
+  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new PatchdeckError('PD_DB_MIGRATION', `database migration failed: ${String((error as Error).message ?? error)}`, {
@@ -159,6 +166,16 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
     });
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+async function listAppliedMigrations(store: Store, schema: string | undefined): Promise<Set<string> | null> {
+  const table = schema ? sql.id(schema, 'kysely_migration') : sql.id('kysely_migration');
+  try {
+    const result = await sql<{ name: string }>`select name from ${table}`.execute(store.db);
+    return new Set(result.rows.map((r) => r.name));
+  } catch {
+    return null; // no migration table yet
+  }
 }
 
 export async function checkDatabase(store: Store): Promise<void> {

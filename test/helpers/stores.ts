@@ -36,35 +36,68 @@ if (pgReason !== null) {
 export interface StoreContext {
   store: Store;
   dialect: Store['dialect'];
+  /** DATABASE_URL of the same database, for code that opens its own connection (the CLI). */
+  url: string;
 }
 
 /** A fresh, migrated store: a new SQLite file, or a new PostgreSQL schema dropped afterwards. */
-export async function createTestStore(dialect: Store['dialect']): Promise<{ store: Store; dispose: () => Promise<void> }> {
+export interface TestStore {
+  store: Store;
+  /** A DATABASE_URL that opens the same database (and, on PostgreSQL, the same schema). */
+  url: string;
+  dispose: () => Promise<void>;
+}
+
+export async function createTestStore(dialect: Store['dialect']): Promise<TestStore> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-test-'));
-    const store = await openStore(`sqlite:${path.join(dir, 'test.db')}`);
+    const url = `sqlite:${path.join(dir, 'test.db')}`;
+    const store = await openStore(url);
     await migrateToLatest(store);
     return {
       store,
+      url,
       dispose: async () => {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
       },
     };
   }
-  const schema = `pd_test_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets the global setup remove schemas an aborted run left behind.
+  const schema = `pd_test_${Math.floor(Date.now() / 1000).toString(36)}_${randomBytes(4).toString('hex')}`;
   const store = await openStore(POSTGRES_URL, { schema });
-  await migrateToLatest(store);
+  // Test files run in parallel processes: creating one schema while another is dropped races in
+  // PostgreSQL's catalog, so schema creation and removal take turns under one advisory lock.
+  await withSchemaLock(async () => {
+    await migrateToLatest(store);
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   return {
     store,
+    url: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     dispose: async () => {
       await store.close();
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
+      await withSchemaLock(async (client) => {
+        await client.query(`drop schema if exists ${schema} cascade`);
+      });
     },
   };
+}
+
+const SCHEMA_LOCK_KEY = 7_420_001;
+
+async function withSchemaLock<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
+    return await work(client);
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK_KEY]).catch(() => undefined);
+    await client.end();
+  }
 }
 
 /**
@@ -82,6 +115,7 @@ export function describeEachStore(name: string, body: (ctx: StoreContext) => voi
       beforeEach(async () => {
         const created = await createTestStore(dialect);
         ctx.store = created.store;
+        ctx.url = created.url;
         dispose = created.dispose;
       });
       afterEach(async () => {

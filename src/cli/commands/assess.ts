@@ -1,7 +1,121 @@
-import type { Command } from 'commander';
-import type { CliDeps } from '../io.js';
+import { Option, type Command } from 'commander';
+import { formatInZone } from '../../core/time.js';
+import { CASE_STATES, SEVERITIES, type CaseState, type Severity } from '../../core/types.js';
+import { listCases } from '../../store/queries/cases.js';
+import { listExposures, type ExposureStatus, type ExposureView } from '../../store/queries/exposures.js';
+import { assessAll } from '../../workflow/assess.js';
+import { withContext, writeJson, writeTable, type CliDeps } from '../io.js';
+
+/** Who a CLI run acts as, for audit records and `requested_by`. */
+export function cliActor(deps: CliDeps): string {
+  return `cli:${deps.io.env.USER ?? deps.io.env.USERNAME ?? 'unknown'}`;
+}
+
+/** The one JSON shape of an exposure, shared by `exposures list` and `hosts show`. */
+export function exposureToJson(e: ExposureView) {
+  return {
+    host: e.host,
+    advisory: e.advisoryId,
+    cves: e.cves,
+    package: e.package,
+    installed: e.installed,
+    fixed: e.fixed,
+    severity: e.severity,
+    reasons: e.reasons,
+    due_at: e.dueAt,
+    status: e.status,
+  };
+}
+
+export function writeExposureTable(deps: CliDeps, exposures: ExposureView[], timeZone: string): void {
+  writeTable(
+    deps.io,
+    ['HOST', 'ADVISORY', 'PACKAGE', 'INSTALLED', 'FIXED', 'SEVERITY', 'STATUS', 'DUE'],
+    exposures.map((e) => [e.host, e.advisoryId, e.package, e.installed, e.fixed ?? 'no fix yet', e.severity, e.status, formatInZone(e.dueAt, timeZone)]),
+  );
+}
 
 export function registerAssessCommands(program: Command, deps: CliDeps): void {
-  void program;
-  void deps;
+  program
+    .command('assess')
+    .description('Match advisories against the inventory, store exposures with severity and due time, and open cases for those at or above the alert threshold')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withContext(deps, async (ctx) => {
+        const result = await assessAll(ctx, { actor: cliActor(deps) });
+        if (options.json) {
+          writeJson(deps.io, result);
+          return;
+        }
+        const { exposures, casesOpened } = result;
+        deps.io.stdout(`Exposures: ${exposures.new} new, ${exposures.unchanged} unchanged, ${exposures.resolved} resolved.\n`);
+        deps.io.stdout(
+          casesOpened.length === 0
+            ? 'No new cases opened.\n'
+            : `Opened ${casesOpened.length} case${casesOpened.length === 1 ? '' : 's'} awaiting approval: ${casesOpened.map((id) => `#${id}`).join(', ')}\n`,
+        );
+      });
+    });
+
+  program
+    .command('exposures')
+    .description('Exposures: an advisory affecting a package installed on a host')
+    .command('list')
+    .description('List exposures, earliest due first')
+    .option('--host <name>', 'only this host')
+    .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
+    .addOption(new Option('--status <status>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .option('--json', 'print as JSON')
+    .action(async (options: { host?: string; severity?: Severity; status: ExposureStatus | 'all'; json?: boolean }) => {
+      await withContext(deps, async (ctx) => {
+        const exposures = await listExposures(ctx.store.db, { host: options.host, severity: options.severity, status: options.status });
+        if (options.json) {
+          writeJson(deps.io, exposures.map(exposureToJson));
+          return;
+        }
+        if (exposures.length === 0) {
+          deps.io.stdout('No exposures match.\n');
+          return;
+        }
+        writeExposureTable(deps, exposures, ctx.config.timezone);
+      });
+    });
+
+  program
+    .command('patches')
+    .description('Patch cases: one per advisory that needs action')
+    .command('list')
+    .description('List cases with their state, severity, hosts and due time')
+    .addOption(new Option('--state <state>', 'only cases in this state').choices(CASE_STATES))
+    .option('--json', 'print as JSON')
+    .action(async (options: { state?: CaseState; json?: boolean }) => {
+      await withContext(deps, async (ctx) => {
+        const cases = await listCases(ctx.store.db, options.state ? { states: [options.state] } : {});
+        if (options.json) {
+          writeJson(
+            deps.io,
+            cases.map((c) => ({
+              id: c.id,
+              advisory: c.advisoryId,
+              title: c.title,
+              state: c.state,
+              severity: c.severity,
+              hosts: c.affectedHosts,
+              open_exposures: c.openExposures,
+              due_at: c.dueAt,
+            })),
+          );
+          return;
+        }
+        if (cases.length === 0) {
+          deps.io.stdout('No cases match.\n');
+          return;
+        }
+        writeTable(
+          deps.io,
+          ['ID', 'ADVISORY', 'SEVERITY', 'STATE', 'HOSTS', 'OPEN', 'DUE', 'TITLE'],
+          cases.map((c) => [c.id, c.advisoryId, c.severity, c.state, c.affectedHosts, c.openExposures, formatInZone(c.dueAt, ctx.config.timezone), c.title]),
+        );
+      });
+    });
 }

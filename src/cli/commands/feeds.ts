@@ -1,7 +1,113 @@
-import type { Command } from 'commander';
-import type { CliDeps } from '../io.js';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { formatInZone } from '../../core/time.js';
+import { listFeedKinds } from '../../feeds/index.js';
+import { listAdvisories, listFeedStates } from '../../store/queries/advisories.js';
+import { ingestFeedFile, ingestFeedUrl, pollFeeds, type IngestResult } from '../../workflow/feeds.js';
+import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps, type CliIo } from '../io.js';
+
+function cliActor(io: CliIo): string {
+  return io.env.USER ? `cli:${io.env.USER}` : 'cli';
+}
+
+function describeCounts(r: IngestResult): string {
+  return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed`;
+}
+
+function reportSkipped(io: CliIo, result: IngestResult): void {
+  for (const error of result.errors) io.stderr(`patchdeck: skipped ${error.location}: ${error.message}\n`);
+}
+
+function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit must be a whole number, 0 for all (got "${text}")`);
+  return n;
+}
 
 export function registerFeedsCommands(program: Command, deps: CliDeps): void {
-  void program;
-  void deps;
+  const { io } = deps;
+  const feeds = program.command('feeds').description('read advisory feeds (CISA KEV, OSV, RSS/Atom news) into the database');
+
+  feeds
+    .command('ingest')
+    .description('read one feed document, a directory of them, or a URL, and store its advisories (unchanged records are skipped)')
+    .addOption(new Option('--kind <kind>', 'feed format').choices(listFeedKinds()).makeOptionMandatory())
+    .option('--file <path>', 'a feed file, or a directory whose files of that kind are read (OSV: one record per file, or a JSON array)')
+    .option('--url <url>', 'fetch the feed over HTTP(S), within the config fetch limits (size, time, redirects)')
+    .option('--name <name>', 'feed name for feeds status and RSS hint ids (default: the kind)')
+    .option('--json', 'print the counts and skipped records as JSON')
+    .action(async (options: { kind: string; file?: string; url?: string; name?: string; json?: boolean }) => {
+      if ((options.file === undefined) === (options.url === undefined)) throw new UsageError('give exactly one of --file or --url');
+      const result = await withContext(deps, (ctx) => {
+        const common = { kind: options.kind, name: options.name, actor: cliActor(io) };
+        return options.file !== undefined
+          ? ingestFeedFile(ctx, { ...common, path: path.resolve(io.cwd, options.file) })
+          : ingestFeedUrl(ctx, { ...common, url: options.url! });
+      });
+      if (options.json) writeJson(io, result);
+      else {
+        io.stdout(`${result.feed} (${result.kind}) from ${result.location}: ${describeCounts(result)}\n`);
+        reportSkipped(io, result);
+      }
+      if (result.failed > 0) deps.setExitCode(EXIT_FAILURE);
+    });
+
+  feeds
+    .command('poll')
+    .description('fetch and ingest every feed in config feeds, or one; a failing feed does not stop the others (exit 1 if any failed)')
+    .option('--feed <name>', 'poll only this feed (its config name)')
+    .option('--json', 'print each feed outcome as JSON')
+    .action(async (options: { feed?: string; json?: boolean }) => {
+      const result = await withContext(deps, (ctx) => pollFeeds(ctx, { feed: options.feed, actor: cliActor(io) }));
+      if (options.json) writeJson(io, result);
+      else if (result.outcomes.length === 0) io.stdout('no feeds configured (config feeds)\n');
+      else {
+        for (const outcome of result.outcomes) {
+          if (outcome.result) {
+            io.stdout(`${outcome.feed} (${outcome.kind}): ${describeCounts(outcome.result)}\n`);
+            reportSkipped(io, outcome.result);
+          } else io.stderr(`patchdeck: feed ${outcome.feed} failed: ${outcome.error?.message} [${outcome.error?.code}]\n`);
+        }
+      }
+      if (result.failed > 0 || result.outcomes.some((o) => (o.result?.failed ?? 0) > 0)) deps.setExitCode(EXIT_FAILURE);
+    });
+
+  feeds
+    .command('status')
+    .description('show each feed: last run, last success, consecutive failures, items, last error')
+    .option('--json', 'print the feed states as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { states, timezone } = await withContext(deps, async (ctx) => ({
+        states: await listFeedStates(ctx.store.db),
+        timezone: ctx.config.timezone,
+      }));
+      if (options.json) return writeJson(io, states);
+      if (states.length === 0) return io.stdout('no feed has run yet\n');
+      const when = (iso: string | null) => (iso === null ? null : formatInZone(iso, timezone));
+      writeTable(
+        io,
+        ['FEED', 'KIND', 'LAST RUN', 'LAST SUCCESS', 'FAILURES', 'ITEMS', 'LAST ERROR'],
+        states.map((s) => [s.name, s.kind, when(s.lastRunAt), when(s.lastSuccessAt), s.consecutiveFailures, s.items, s.lastError]),
+      );
+    });
+
+  const advisories = program.command('advisories').description('look at stored advisories');
+  advisories
+    .command('list')
+    .description('list advisories, newest first: id, source, trust (hint = unverified RSS news), CVEs, published, title')
+    .option('--source <source>', `only this source (${listFeedKinds().join(', ')})`)
+    .option('--limit <n>', 'at most this many (0 for all)', '100')
+    .option('--json', 'print the advisories as JSON')
+    .action(async (options: { source?: string; limit: string; json?: boolean }) => {
+      const limit = parseLimit(options.limit);
+      const rows = await withContext(deps, (ctx) => listAdvisories(ctx.store.db, { source: options.source, limit }));
+      if (options.json) return writeJson(io, rows);
+      if (rows.length === 0) return io.stdout('no advisories\n');
+      const cves = (list: string[]) => (list.length <= 3 ? list.join(',') : `${list.slice(0, 3).join(',')} +${list.length - 3}`);
+      writeTable(
+        io,
+        ['ID', 'SOURCE', 'TRUST', 'PUBLISHED', 'CVES', 'TITLE'],
+        rows.map((r) => [r.id, r.source, r.trust, r.publishedAt?.slice(0, 10) ?? null, cves(r.cves) || null, r.title]),
+      );
+    });
 }

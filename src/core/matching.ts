@@ -1,0 +1,213 @@
+import { isPatchdeckError } from './errors.js';
+import type { AffectedPackage, AffectedRange, HostPackage, RangeEvent } from './types.js';
+import { compareVersions, schemeForEcosystem, type VersionScheme } from './versions/index.js';
+
+/**
+ * Whether one installed package is affected by one OSV `affected` entry.
+ * `undetermined` is set when a version could not be read by its scheme: the caller must not treat
+ * that as "not affected" (closing an exposure because a version string was odd would hide risk).
+ */
+export interface MatchResult {
+  affected: boolean;
+  /** The version that fixes the installed one, or null when no fix is published (or not affected). */
+  fixed: string | null;
+  reason: string;
+  undetermined: boolean;
+}
+
+/** PEP 503: PyPI names compare lower-cased with runs of `-`, `_` and `.` folded into one `-`. */
+export function normalizePackageName(ecosystem: string, name: string): string {
+  if (ecosystem === 'PyPI') return name.replace(/[-_.]+/g, '-').toLowerCase();
+  return name;
+}
+
+/** The names an installed package can carry to match `affected`: the source name and every binary name. */
+export function affectedPackageNames(affected: AffectedPackage): string[] {
+  const names = new Set<string>([normalizePackageName(affected.ecosystem, affected.name)]);
+  for (const binary of affected.binaries) names.add(normalizePackageName(affected.ecosystem, binary));
+  return [...names];
+}
+
+class UnreadableVersion extends Error {}
+
+type Compare = (a: string, b: string) => number;
+
+function comparatorFor(scheme: VersionScheme): Compare {
+  return (a, b) => {
+    try {
+      return compareVersions(scheme, a, b);
+    } catch (error) {
+      // Only "this string is not a version" is data; anything else is a bug and must surface.
+      if (isPatchdeckError(error) && error.code === 'PD_VERSION_INVALID') throw new UnreadableVersion(error.message);
+      throw error;
+    }
+  };
+}
+
+type EventKind = 'introduced' | 'fixed' | 'last_affected';
+
+interface TimelineEvent {
+  kind: EventKind;
+  version: string;
+}
+
+function timelineOf(events: RangeEvent[]): TimelineEvent[] {
+  const timeline: TimelineEvent[] = [];
+  for (const event of events) {
+    if (event.introduced !== undefined) timeline.push({ kind: 'introduced', version: event.introduced });
+    else if (event.fixed !== undefined) timeline.push({ kind: 'fixed', version: event.fixed });
+    else if (event.last_affected !== undefined) timeline.push({ kind: 'last_affected', version: event.last_affected });
+  }
+  return timeline;
+}
+
+function describeRange(range: AffectedRange): string {
+  const parts = range.events.flatMap((event) =>
+    (['introduced', 'fixed', 'last_affected', 'limit'] as const)
+      .filter((key) => event[key] !== undefined)
+      .map((key) => `${key} ${event[key]}`),
+  );
+  return `${range.type} range [${parts.join(', ')}]`;
+}
+
+interface RangeVerdict {
+  affected: boolean;
+  fixed: string | null;
+}
+
+/** OSV "IncludedInRanges" for one range, plus the next `fixed` above the installed version. */
+function evaluateRange(range: AffectedRange, version: string, compare: Compare): RangeVerdict {
+  const limits = range.events.map((e) => e.limit).filter((l): l is string => l !== undefined);
+  // No limit means an implicit "*"; a limit containing "*" is infinity.
+  const beforeLimits = limits.length === 0 || limits.some((limit) => limit.includes('*') || compare(version, limit) < 0);
+  if (!beforeLimits) return { affected: false, fixed: null };
+  const byVersion = (a: TimelineEvent, b: TimelineEvent): number => {
+    if (a.kind === 'introduced' && a.version === '0') return b.kind === 'introduced' && b.version === '0' ? 0 : -1;
+    if (b.kind === 'introduced' && b.version === '0') return 1;
+    return compare(a.version, b.version);
+  };
+  const timeline = timelineOf(range.events).sort(byVersion);
+  let vulnerable = false;
+  for (const event of timeline) {
+    if (event.kind === 'introduced') {
+      if (event.version === '0' || compare(version, event.version) >= 0) vulnerable = true;
+    } else if (event.kind === 'fixed') {
+      if (compare(version, event.version) >= 0) vulnerable = false;
+    } else if (compare(version, event.version) > 0) {
+      vulnerable = false;
+    }
+  }
+  if (!vulnerable) return { affected: false, fixed: null };
+  const nextFix = timeline.find((e) => e.kind === 'fixed' && compare(version, e.version) < 0);
+  return { affected: true, fixed: nextFix?.version ?? null };
+}
+
+function sameVersion(a: string, b: string, compare: Compare | null): boolean {
+  if (a === b) return true;
+  if (compare === null) return false;
+  try {
+    return compare(a, b) === 0;
+  } catch (error) {
+    if (error instanceof UnreadableVersion) return false;
+    throw error;
+  }
+}
+
+/**
+ * OSV evaluation (https://ossf.github.io/osv-schema/#evaluation) of one installed package against
+ * one `affected` entry: same ecosystem string, name equal to the source or a binary name, then the
+ * version in the `versions` list or inside an ECOSYSTEM/SEMVER range. GIT ranges hold commits and never
+ * match a version; an ecosystem Patchdeck cannot order matches by `versions` only.
+ */
+export function matchAffectedPackage(affected: AffectedPackage, installed: HostPackage): MatchResult {
+  const miss = (reason: string): MatchResult => ({ affected: false, fixed: null, reason, undetermined: false });
+  if (affected.ecosystem !== installed.ecosystem) {
+    return miss(`ecosystem ${installed.ecosystem} is not ${affected.ecosystem}`);
+  }
+  const installedName = normalizePackageName(installed.ecosystem, installed.name);
+  if (!affectedPackageNames(affected).includes(installedName)) {
+    return miss(`${installed.name} is neither ${affected.name} nor one of its binary packages`);
+  }
+  const what = installedName === normalizePackageName(affected.ecosystem, affected.name)
+    ? `${installed.name} ${installed.version}`
+    : `${installed.name} ${installed.version} (built from ${affected.name})`;
+  const ecosystemScheme = schemeForEcosystem(affected.ecosystem);
+  const ecosystemCompare = ecosystemScheme === null ? null : comparatorFor(ecosystemScheme);
+
+  const unreadable: string[] = [];
+  const skipped: string[] = [];
+  for (const range of affected.ranges) {
+    const compare = compareForRange(range, ecosystemCompare);
+    if (compare === null) {
+      skipped.push(range.type === 'GIT' ? 'a GIT range (commits, not versions)' : `a ${range.type} range Patchdeck cannot order`);
+      continue;
+    }
+    try {
+      const verdict = evaluateRange(range, installed.version, compare);
+      if (verdict.affected) {
+        const fix = verdict.fixed === null ? 'no fixed version published' : `fixed in ${verdict.fixed}`;
+        return { affected: true, fixed: verdict.fixed, reason: `${what} is inside ${describeRange(range)}: ${fix}`, undetermined: false };
+      }
+    } catch (error) {
+      if (!(error instanceof UnreadableVersion)) throw error;
+      unreadable.push(error.message);
+    }
+  }
+  const listed = affected.versions.find((v) => sameVersion(installed.version, v, ecosystemCompare));
+  if (listed !== undefined) {
+    // A listed version is affected; the ranges may still tell which release fixes it.
+    const fixed = fixFromRanges(affected.ranges, installed.version, ecosystemCompare);
+    const fix = fixed === null ? 'no fixed version known' : `fixed in ${fixed}`;
+    return { affected: true, fixed, reason: `${what} is listed as an affected version: ${fix}`, undetermined: false };
+  }
+  if (unreadable.length > 0) {
+    return { affected: false, fixed: null, reason: `cannot compare ${what}: ${unreadable.join('; ')}`, undetermined: true };
+  }
+  const ranges = affected.ranges.length - skipped.length;
+  const tail = skipped.length > 0 ? ` (ignored ${skipped.join(', ')})` : '';
+  if (ranges === 0) return miss(`${what} is not in the affected versions list${tail}`);
+  return miss(`${what} is outside the affected ranges and versions${tail}`);
+}
+
+function compareForRange(range: AffectedRange, ecosystemCompare: Compare | null): Compare | null {
+  if (range.type === 'SEMVER') return comparatorFor('semver');
+  if (range.type === 'ECOSYSTEM') return ecosystemCompare;
+  return null;
+}
+
+/** For a version found in `versions`: the lowest `fixed` above it in any range Patchdeck can order. */
+function fixFromRanges(ranges: AffectedRange[], version: string, ecosystemCompare: Compare | null): string | null {
+  let best: string | null = null;
+  for (const range of ranges) {
+    const compare = compareForRange(range, ecosystemCompare);
+    if (compare === null) continue;
+    try {
+      const next = timelineOf(range.events)
+        .filter((e) => e.kind === 'fixed' && compare(version, e.version) < 0)
+        .map((e) => e.version)
+        .sort(compare)[0];
+      if (next !== undefined && (best === null || compare(next, best) < 0)) best = next;
+    } catch (error) {
+      if (!(error instanceof UnreadableVersion)) throw error;
+    }
+  }
+  return best;
+}
+
+/**
+ * Matches an installed package against every `affected` entry of an advisory (one package can have
+ * several entries, one per range). The first entry that affects it wins; otherwise an undetermined
+ * result beats a plain miss, so callers keep what they knew.
+ */
+export function matchAdvisory(affected: AffectedPackage[], installed: HostPackage): MatchResult {
+  let undetermined: MatchResult | null = null;
+  let lastMiss: MatchResult | null = null;
+  for (const entry of affected) {
+    if (entry.ecosystem !== installed.ecosystem) continue;
+    const result = matchAffectedPackage(entry, installed);
+    if (result.affected) return result;
+    if (result.undetermined) undetermined ??= result;
+    else if (affectedPackageNames(entry).includes(normalizePackageName(installed.ecosystem, installed.name))) lastMiss = result;
+  }
+  return undetermined ?? lastMiss ?? { affected: false, fixed: null, reason: `${installed.name} is not named by the advisory`, undetermined: false };
+}

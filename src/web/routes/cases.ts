@@ -1,0 +1,141 @@
+import type { Application, Request, Response } from 'express';
+import { PatchdeckError } from '../../core/errors.js';
+import { TARGET_STATES, type VoteDecision, type VoteStage } from '../../core/types.js';
+import { getCaseView, type RolloutSummary } from '../../store/queries/cases.js';
+import { listCaseExposures } from '../../store/queries/web.js';
+import type { CastVoteResult } from '../../workflow/approvals.js';
+import { describeReviewPage } from '../review-view.js';
+import {
+  isBrowserNavigation,
+  notFound,
+  parseId,
+  readViewer,
+  sendPage,
+  type Flash,
+  type WebContext,
+} from '../web-context.js';
+import { formBody, formFields, refuseForgedPost } from './auth.js';
+
+type Outcome = Extract<CastVoteResult, { status: 'recorded' }>['outcome'];
+
+const OUTCOME_MESSAGES: Record<Outcome, string> = {
+  pending: 'Your vote was recorded. The case still needs more approvals.',
+  approved: 'Your vote was recorded: the case is approved.',
+  rejected: 'Your vote was recorded: the case is rejected.',
+  signed_off: 'Your sign-off was recorded: the rollout continues past the pilot.',
+};
+
+const MAX_COMMENT = 2000;
+
+/** HTTP status for a refused vote: who may not (403), not now (409), no such case (404). */
+const REFUSAL_STATUS: Record<string, number> = {
+  PD_VOTE_NO_CASE: 404,
+  PD_VOTE_BAD_DECISION: 400,
+  PD_VOTE_WRONG_STAGE: 409,
+  PD_VOTE_NOT_AWAITING: 409,
+  PD_VOTE_SEALED: 409,
+};
+
+export function describeRollout(rollout: RolloutSummary | null) {
+  if (!rollout) return null;
+  const count = (state: (typeof TARGET_STATES)[number]) => rollout.byState[state] ?? 0;
+  return {
+    ...rollout,
+    counts: TARGET_STATES.filter((s) => count(s) > 0).map((state) => ({ state, count: count(state) })),
+    verified: count('verified'),
+    failed: count('failed') + count('reboot_failed'),
+    active: rollout.state === 'piloting' || rollout.state === 'deploying',
+    finished: rollout.state === 'completed' || rollout.state === 'halted',
+  };
+}
+
+interface CasePageExtras {
+  status?: number;
+  flash?: Flash | null;
+}
+
+async function renderCasePage(web: WebContext, req: Request, res: Response, caseId: number, extras: CasePageExtras = {}): Promise<void> {
+  const view = await getCaseView(web.ctx.store.db, caseId);
+  if (!view) throw notFound('case', caseId);
+  const exposures = await listCaseExposures(web.ctx.store.db, caseId);
+  const viewer = readViewer(web, req);
+  const people = web.ctx.config.people;
+  const nameOf = (id: string) => people.find((p) => p.id === id)?.name ?? id;
+  const myVotes = viewer.person ? view.votes.filter((v) => v.person === viewer.person!.id) : [];
+  const myVoteAt = (stage: VoteStage) => myVotes.find((v) => v.stage === stage) ?? null;
+  sendPage(web, res, 'case', { status: extras.status ?? 200, title: `Case #${view.id}`, viewer, flash: extras.flash ?? null }, {
+    case: view,
+    kev: view.advisory.kev,
+    exposures,
+    openExposures: exposures.filter((e) => e.status === 'open').length,
+    votes: view.votes.map((v) => ({ ...v, name: nameOf(v.person) })),
+    rollout: describeRollout(view.rollout),
+    signedIn: viewer.person !== null,
+    loginHref: `/login?next=${encodeURIComponent(`/cases/${view.id}`)}`,
+    approvalOpen: view.state === 'awaiting_approval',
+    signoffOpen: view.rollout?.state === 'awaiting_signoff',
+    myApproval: myVoteAt('approval'),
+    mySignoff: myVoteAt('pilot_signoff'),
+    approversGroup: web.ctx.config.approvals.approversGroup,
+    quorum: web.ctx.config.approvals.quorum,
+  });
+}
+
+function flashFromQuery(value: unknown): Flash | null {
+  return typeof value === 'string' && Object.hasOwn(OUTCOME_MESSAGES, value) ? { tone: 'ok', text: OUTCOME_MESSAGES[value as Outcome] } : null;
+}
+
+export function registerCaseRoutes(app: Application, web: WebContext): void {
+  app.get('/cases/:id', async (req, res) => {
+    const caseId = parseId(req.params.id, 'case');
+    await renderCasePage(web, req, res, caseId, { flash: flashFromQuery(req.query.vote) });
+  });
+
+  app.post('/cases/:id/votes', formBody, async (req, res) => {
+    const caseId = parseId(req.params.id, 'case');
+    const viewer = readViewer(web, req);
+    if (!viewer.person) {
+      if (isBrowserNavigation(req)) res.redirect(303, `/login?next=${encodeURIComponent(`/cases/${caseId}`)}`);
+      else res.status(401).type('text').send('Sign in at /login before voting.\n');
+      return;
+    }
+    if (refuseForgedPost(web, req, res)) return;
+    const fields = formFields(req);
+    const stage = fields.stage;
+    const decision = fields.decision;
+    const comment = typeof fields.comment === 'string' ? fields.comment.trim() : '';
+    if ((stage !== 'approval' && stage !== 'pilot_signoff') || (decision !== 'approve' && decision !== 'reject')) {
+      throw new PatchdeckError('PD_WEB_BAD_VOTE', 'The vote form was incomplete: it needs a stage (approval or pilot_signoff) and a decision (approve or reject).', { status: 400 });
+    }
+    if (comment.length > MAX_COMMENT) {
+      throw new PatchdeckError('PD_WEB_BAD_VOTE', `The comment is too long (${comment.length} characters; at most ${MAX_COMMENT}).`, { status: 400 });
+    }
+    // Who votes comes from the signed session only; the form names the case, stage and decision.
+    const result = await web.services.castVote(web.ctx, {
+      caseId,
+      stage: stage as VoteStage,
+      personId: viewer.person.id,
+      decision: decision as VoteDecision,
+      via: 'web',
+      ...(comment === '' ? {} : { comment }),
+    });
+    if (result.status === 'recorded') {
+      res.redirect(303, `/cases/${caseId}?vote=${result.outcome}#votes`);
+      return;
+    }
+    const status = REFUSAL_STATUS[result.code] ?? 403;
+    if (status === 404) throw notFound('case', caseId);
+    await renderCasePage(web, req, res, caseId, { status, flash: { tone: 'error', text: `Your vote was not recorded: ${result.reason}` } });
+  });
+
+  app.get('/cases/:id/review', async (req, res) => {
+    const caseId = parseId(req.params.id, 'case');
+    const view = await getCaseView(web.ctx.store.db, caseId);
+    if (!view) throw notFound('case', caseId);
+    const review = await web.services.buildReview(web.ctx, caseId);
+    sendPage(web, res, 'review', { title: `Review of case #${caseId}`, viewer: readViewer(web, req) }, {
+      case: view,
+      ...describeReviewPage(review),
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeEach, expect, it } from 'vitest';
+import { listAudit } from '../../src/store/audit.js';
+import { CLI_NOW, fleet, insertFixtureCase, runCliFor, writeCliConfig } from '../helpers/case-fixtures.js';
+import { describeEachStore } from '../helpers/stores.js';
+
+const NOW = CLI_NOW;
+
+describeEachStore('patchdeck cases commands', (s) => {
+  let configFile: string;
+
+  beforeEach(() => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-cases-'));
+    configFile = writeCliConfig(dir);
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (...argv: string[]) => runCliFor(s, configFile, ...argv);
+
+  it('approves as a person through castVote, and refuses the requester or a stranger with exit 1', async () => {
+    const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(3) });
+    const own = await run('cases', 'approve', String(caseId), '--as', 'rita');
+    expect(own.code).toBe(1);
+    expect(own.err).toMatch(/^patchdeck: vote not recorded: Rita Requester requested this change .* \[PD_VOTE_OWN_REQUEST\]\n$/);
+    const stranger = await run('cases', 'approve', String(caseId), '--as', 'slack:U999');
+    expect([stranger.code, stranger.err]).toEqual([1, expect.stringContaining('[PD_VOTE_UNKNOWN_PERSON]')]);
+
+    const ok = await run('cases', 'approve', String(caseId), '--as', 'alice', '--comment', 'ship it');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toBe(`Recorded approval by alice on case #${caseId}: the case is approved and its rollout will start (case is approved).\n`);
+    const votes = await s.store.db.selectFrom('votes').selectAll().execute();
+    expect(votes.map((v) => [v.person, v.decision, v.via, v.comment])).toEqual([['alice', 'approve', 'cli', 'ship it']]);
+    expect((await listAudit(s.store.db)).map((a) => a.action)).toEqual(['vote.refused', 'vote.refused', 'vote.cast', 'case.state_changed']);
+    const late = await run('cases', 'reject', String(caseId), '--as', 'bob');
+    expect([late.code, late.err]).toEqual([1, expect.stringContaining('[PD_VOTE_SEALED]')]);
+  });
+
+  it('signs off or rejects a pilot, and defers a case', async () => {
+    const { caseId } = await insertFixtureCase(s.store.db, { state: 'piloting', requestedBy: 'rita', hosts: fleet(2) });
+    await s.store.db
+      .insertInto('rollouts')
+      .values({ case_id: caseId, state: 'awaiting_signoff', connector: 'simulator', started_by: 'alice', plan: '{}', current_wave: 0, halted_reason: null, created_at: NOW, updated_at: NOW, completed_at: null })
+      .execute();
+    const starter = await run('cases', 'signoff', String(caseId), '--as', 'alice');
+    expect([starter.code, starter.err.includes('[PD_VOTE_OWN_ROLLOUT]')]).toEqual([1, true]);
+    const rejected = await run('cases', 'signoff', String(caseId), '--as', 'bob', '--reject', '--comment', 'pilot broke printing');
+    expect(rejected.code, rejected.err).toBe(0);
+    expect(rejected.out).toContain('Recorded pilot sign-off rejection by bob');
+    expect(rejected.out).toContain('(case is halted)');
+
+    const { caseId: other } = await insertFixtureCase(s.store.db, { advisoryId: 'USN-2', requestedBy: 'rita', hosts: fleet(1, { prefix: 'o' }) });
+    expect((await run('cases', 'defer', String(other), '--as', 'carol')).code).toBe(2);
+    const deferred = await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze');
+    expect([deferred.code, deferred.out]).toEqual([0, `Case #${other} deferred by carol.\n`]);
+  });
+
+  it('shows a case for people and as JSON', async () => {
+    const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(3) });
+    await run('cases', 'approve', String(caseId), '--as', 'bob', '--comment', 'ok');
+    const text = await run('cases', 'show', String(caseId));
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain(`Case #${caseId}: OpenSSL vulnerabilities`);
+    expect(text.out).toContain('State: approved; severity critical; due 2026-11-24 09:00 CET');
+    expect(text.out).toContain('CVEs: CVE-2026-1001, CVE-2026-1002; CVSS 9.8');
+    expect(text.out).toMatch(/approval\s+bob\s+approve\s+cli\s+2026-11-23 10:00 CET\s+ok/);
+    const json = JSON.parse((await run('cases', 'show', String(caseId), '--json')).out) as Record<string, unknown>;
+    expect(json).toMatchObject({ id: caseId, state: 'approved', affectedHosts: 3, votes: [{ person: 'bob', decision: 'approve', via: 'cli' }] });
+    const missing = await run('cases', 'show', '4242');
+    expect([missing.code, missing.err.includes('[PD_CASE_NOT_FOUND]')]).toEqual([1, true]);
+  });
+
+  it('answers bad usage with exit 2 and documents every command', async () => {
+    expect((await run('cases', 'show', 'abc')).code).toBe(2);
+    expect((await run('cases', 'approve', '0', '--as', 'alice')).code).toBe(2);
+    expect((await run('cases', 'approve', '3')).code).toBe(2);
+    const help = await run('cases', '--help');
+    expect(help.code).toBe(0);
+    for (const command of ['show', 'approve', 'reject', 'signoff', 'defer']) expect(help.out).toMatch(new RegExp(`\\n\\s+${command} .*\\S{8,}`));
+    const signoffHelp = await run('cases', 'signoff', '--help');
+    expect(signoffHelp.out).toContain('--reject');
+    expect(signoffHelp.out).toContain('your person id from the config');
+  });
+});

@@ -1,0 +1,170 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildProgram, runCli } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { fixedClock } from '../../src/core/clock.js';
+import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
+
+const FIXTURES = new URL('../fixtures/feeds/', import.meta.url).pathname;
+const KEV = `${FIXTURES}kev/known_exploited_vulnerabilities.json`;
+
+interface Captured {
+  io: CliIo;
+  out: () => string;
+  err: () => string;
+}
+
+describe('patchdeck feeds / advisories commands', () => {
+  let dir: string;
+  let server: FeedServer;
+  let configFile: string;
+
+  beforeAll(async () => {
+    server = await startFeedServer();
+    server.serve('usn.rss', readFileSync(`${FIXTURES}rss/ubuntu-usn.rss.xml`), 'application/rss+xml');
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-feeds-'));
+    configFile = path.join(dir, 'patchdeck.yaml');
+    writeConfig('timezone: Europe/Berlin\n');
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  function writeConfig(yaml: string): void {
+    writeFileSync(configFile, yaml);
+  }
+
+  function capture(): Captured {
+    let out = '';
+    let err = '';
+    return {
+      io: {
+        stdout: (t) => void (out += t),
+        stderr: (t) => void (err += t),
+        readStdin: async () => '',
+        env: { DATABASE_URL: `sqlite:${path.join(dir, 'pd.db')}`, PATCHDECK_CONFIG: configFile, USER: 'carol' },
+        cwd: FIXTURES,
+      },
+      out: () => out,
+      err: () => err,
+    };
+  }
+
+  const clock = fixedClock('2026-11-23T10:00:00.000Z');
+  async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const c = capture();
+    const code = await runCli(argv, c.io, { clock });
+    return { code, out: c.out(), err: c.err() };
+  }
+
+  it('ingests a KEV file (relative to the working directory) and counts a re-run as unchanged', async () => {
+    const first = await run('feeds', 'ingest', '--kind', 'kev', '--file', 'kev/known_exploited_vulnerabilities.json', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ feed: 'kev', kind: 'kev', location: KEV, added: 1404, updated: 0, unchanged: 0, failed: 0, errors: [] });
+    const again = await run('feeds', 'ingest', '--kind', 'kev', '--file', KEV);
+    expect(again).toEqual({ code: 0, out: `kev (kev) from ${KEV}: 0 added, 0 updated, 1404 unchanged, 0 failed\n`, err: '' });
+  });
+
+  it('ingests an OSV directory, reports skipped records on stderr and exits 1', async () => {
+    const osvDir = path.join(dir, 'osv');
+    cpSync(`${FIXTURES}osv/ubuntu`, osvDir, { recursive: true });
+    writeFileSync(path.join(osvDir, 'USN-0000-0.json'), '{"id": "USN-0000-0", "aliases": 5}');
+    const result = await run('feeds', 'ingest', '--kind', 'osv', '--file', osvDir, '--name', 'ubuntu');
+    expect(result.code).toBe(1);
+    expect(result.out).toBe(`ubuntu (osv) from ${osvDir}: 15 added, 0 updated, 0 unchanged, 1 failed\n`);
+    expect(result.err).toBe(`patchdeck: skipped ${path.join(osvDir, 'USN-0000-0.json')} (USN-0000-0): is not a valid OSV record: aliases: Invalid input: expected array, received number\n`);
+  });
+
+  it('fails with exit 1 and a message naming the file for a truncated document', async () => {
+    const result = await run('feeds', 'ingest', '--kind', 'kev', '--file', `${FIXTURES}bad/kev-truncated.json`);
+    expect(result.code).toBe(1);
+    expect(result.err).toBe(`patchdeck: ${FIXTURES}bad/kev-truncated.json is not valid JSON: it ends early at position 6000 (truncated?) [PD_FEED_PARSE]\n`);
+    const status = await run('feeds', 'status', '--json');
+    expect(JSON.parse(status.out)).toEqual([
+      expect.objectContaining({ name: 'kev', consecutiveFailures: 1, lastSuccessAt: null, lastError: expect.stringContaining('[PD_FEED_PARSE]') }),
+    ]);
+  });
+
+  it('treats a missing or doubled source, an unknown kind and a bad limit as bad usage (exit 2)', async () => {
+    expect((await run('feeds', 'ingest', '--kind', 'kev')).code).toBe(2);
+    expect((await run('feeds', 'ingest', '--kind', 'kev', '--file', KEV, '--url', `${server.url}/file/usn.rss`)).code).toBe(2);
+    const unknown = await run('feeds', 'ingest', '--kind', 'csaf', '--file', KEV);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('Allowed choices are kev, osv, rss');
+    expect((await run('feeds', 'ingest', '--file', KEV)).code).toBe(2);
+    expect((await run('advisories', 'list', '--limit', 'many')).code).toBe(2);
+  });
+
+  it('ingests RSS from a URL as hints and lists them with their CVEs', async () => {
+    const result = await run('feeds', 'ingest', '--kind', 'rss', '--url', `${server.url}/file/usn.rss`, '--name', 'ubuntu-usn');
+    expect(result).toMatchObject({ code: 0, out: `ubuntu-usn (rss) from ${server.url}/file/usn.rss: 10 added, 0 updated, 0 unchanged, 0 failed\n` });
+    const list = await run('advisories', 'list', '--source', 'rss', '--json');
+    const rows = JSON.parse(list.out) as { id: string; trust: string; title: string; cves: string[]; publishedAt: string }[];
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => r.trust === 'hint' && r.id.startsWith('HINT-'))).toBe(true);
+    expect(rows[0]).toMatchObject({ title: 'USN-7758-4: Linux kernel (Oracle) vulnerability', publishedAt: '2025-09-19T10:20:30.000Z', cves: [] });
+    expect(rows.find((r) => r.title.startsWith('USN-7722-2'))!.cves).toEqual(['CVE-2025-38350']);
+    const human = await run('advisories', 'list', '--source', 'rss', '--limit', '2');
+    const lines = human.out.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ID\s+SOURCE\s+TRUST\s+PUBLISHED\s+CVES\s+TITLE$/);
+    expect(lines[1]).toMatch(/^HINT-[0-9a-f]{16}\s+rss\s+hint\s+2025-09-19\s+-\s+USN-7758-4: Linux kernel \(Oracle\) vulnerability$/);
+  });
+
+  it('polls the configured feeds, shows their state and exits 1 when one failed', async () => {
+    writeConfig(
+      [
+        'timezone: Europe/Berlin',
+        'feeds:',
+        `  - { name: usn, kind: rss, url: "${server.url}/file/usn.rss" }`,
+        `  - { name: flaky, kind: osv, url: "${server.url}/status/429" }`,
+        `  - { name: kev, kind: kev, file: "${KEV}" }`,
+        '',
+      ].join('\n'),
+    );
+    const poll = await run('feeds', 'poll');
+    expect(poll.code).toBe(1);
+    expect(poll.out).toBe('usn (rss): 10 added, 0 updated, 0 unchanged, 0 failed\nkev (kev): 1404 added, 0 updated, 0 unchanged, 0 failed\n');
+    expect(poll.err).toBe(`patchdeck: feed flaky failed: ${server.url}/status/429 answered HTTP 429 (Retry-After: 120) [PD_FEED_HTTP]\n`);
+    const one = await run('feeds', 'poll', '--feed', 'usn', '--json');
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.out)).toMatchObject({ failed: 0, outcomes: [{ feed: 'usn', ok: true, result: { unchanged: 10 } }] });
+    expect((await run('feeds', 'poll', '--feed', 'nope')).code).toBe(1);
+
+    const status = await run('feeds', 'status');
+    const lines = status.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FEED\s+KIND\s+LAST RUN\s+LAST SUCCESS\s+FAILURES\s+ITEMS\s+LAST ERROR$/);
+    // Times in the configured zone: 10:00 UTC is 11:00 in Berlin in November.
+    expect(lines[1]).toMatch(/^flaky\s+osv\s+2026-11-23 11:00 CET\s+-\s+1\s+0\s+.*HTTP 429/);
+    expect(lines[2]).toMatch(/^kev\s+kev\s+2026-11-23 11:00 CET\s+2026-11-23 11:00 CET\s+0\s+1404\s+-$/);
+    expect(lines[3]).toMatch(/^usn\s+rss\s+.*\s+0\s+10\s+-$/);
+  });
+
+  it('says so when no feed is configured or has run', async () => {
+    expect(await run('feeds', 'poll')).toEqual({ code: 0, out: 'no feeds configured (config feeds)\n', err: '' });
+    expect((await run('feeds', 'status')).out).toBe('no feed has run yet\n');
+    expect((await run('advisories', 'list')).out).toBe('no advisories\n');
+  });
+
+  it('describes every command and option in --help', async () => {
+    const c = capture();
+    const program = buildProgram({ io: c.io, setExitCode: () => undefined, openContext: () => Promise.reject(new Error('not needed')) });
+    const ours = program.commands.filter((cmd) => cmd.name() === 'feeds' || cmd.name() === 'advisories');
+    expect(ours.map((cmd) => cmd.name())).toEqual(['feeds', 'advisories']);
+    for (const group of ours) {
+      expect(group.description()).not.toBe('');
+      for (const command of group.commands) {
+        expect(command.description(), command.name()).not.toBe('');
+        for (const option of command.options) expect(option.description, `${command.name()} ${option.flags}`).not.toBe('');
+      }
+    }
+    const help = await run('feeds', 'ingest', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('within the config fetch limits');
+  });
+});
