@@ -201,7 +201,7 @@ export function deriveLessons(review: Omit<Review, 'lessons'>): string[] {
     lessons.push(`All ${plural(outcomes.targets, 'host')} were patched without a failed install or reboot.`);
   }
   if (review.rollout?.state === 'completed' && review.openExposures > 0) {
-    lessons.push(`${plural(review.openExposures, 'exposure')} stay open after the rollout: plan a follow-up for the failed hosts.`);
+    lessons.push(`${plural(review.openExposures, 'exposure')} ${review.openExposures === 1 ? 'stays' : 'stay'} open after the rollout: plan a follow-up for the failed hosts.`);
   }
   return lessons;
 }

@@ -339,7 +339,7 @@ describeEachStore('web console over HTTP', (db) => {
     expect(html).toContain('Wave 1 · servers');
     expect(html).toContain('Wave 2 · databases');
     expect(html).toContain('apt: &lt;dpkg lock&gt;');
-    expect(html).toMatch(/1 of 4 hosts verified, <span class="text-bad">1 failed<\/span>/);
+    expect(html).toMatch(/2 of 4 hosts patched, <span class="text-bad">1 failed<\/span>/);
 
     await db.store.db.updateTable('rollouts').set({ state: 'halted', halted_reason: 'failure rate 50% over 20%' }).where('id', '=', rolloutId).execute();
     const halted = await (await fetch(`${server.url}/rollouts/${rolloutId}`)).text();

@@ -42,7 +42,8 @@ export function describeRollout(rollout: RolloutSummary | null) {
   return {
     ...rollout,
     counts: TARGET_STATES.filter((s) => count(s) > 0).map((state) => ({ state, count: count(state) })),
-    verified: count('verified'),
+    // Patched: the install went through (with its reboot, where one was needed).
+    patched: count('installed') + count('rebooted') + count('verified'),
     failed: count('failed') + count('reboot_failed'),
     active: rollout.state === 'piloting' || rollout.state === 'deploying',
     finished: rollout.state === 'completed' || rollout.state === 'halted',
