@@ -198,6 +198,14 @@ export interface FeedStateTable {
   items: number;
 }
 
+export interface EpssScoresTable {
+  cve: string;
+  epss: number;
+  percentile: number;
+  score_date: string;
+  model_version: string | null;
+}
+
 export interface Database {
   advisories: AdvisoriesTable;
   advisory_cves: AdvisoryCvesTable;
@@ -215,4 +223,5 @@ export interface Database {
   jobs: JobsTable;
   leases: LeasesTable;
   feed_state: FeedStateTable;
+  epss_scores: EpssScoresTable;
 }
