@@ -13,6 +13,8 @@ export function demoConfig(): Record<string, unknown> {
   const sample = (...parts: string[]) => path.join(DEMO_SAMPLES_DIR, ...parts);
   return {
     demo: { enabled: true, fleetSize: 300, seed: 42 },
+    // The demo shows times in the machine's own zone; a real team sets `timezone` in its config.
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
     databaseUrl: 'sqlite:./data/patchdeck.db',
     feeds: [
       { name: 'cisa-kev', kind: 'kev', file: sample('kev', 'known_exploited_vulnerabilities.json'), schedule: '5 */6 * * *' },

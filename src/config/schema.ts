@@ -136,6 +136,12 @@ export const ConfigSchema = z.object({
     })
     .default({}),
   web: z.object({ sessionSecret: z.string().min(16).optional() }).default({}),
+  inventory: z
+    .object({
+      /** A managed or unmanaged host not seen by any import or scan for this many days is listed as stale. */
+      staleAfterDays: z.number().int().min(1).default(30),
+    })
+    .default({ staleAfterDays: 30 }),
   worker: z
     .object({ concurrency: z.number().int().min(1).max(64).default(4), pollMs: z.number().int().min(10).default(500) })
     .default({ concurrency: 4, pollMs: 500 }),

@@ -52,6 +52,10 @@ export interface HostsTable {
   created_at: string;
   updated_at: string;
   last_seen_at: string;
+  /** `managed`, `unmanaged` (seen by a scan only) or `foreign` (migration 0005); `stale` is computed. */
+  status: Generated<string>;
+  /** Foreign devices: `pending`, `attested` or `expired`; null otherwise (migration 0005). */
+  attestation: Generated<string | null>;
 }
 
 export interface HostPackagesTable {
