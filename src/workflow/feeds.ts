@@ -3,17 +3,31 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FeedConfigSchema, type FeedConfig } from '../config/schema.js';
 import { isPatchdeckError, PatchdeckError } from '../core/errors.js';
-import type { AdvisoryInput } from '../core/types.js';
+import type { AdvisoryInput, EpssScoreInput } from '../core/types.js';
 import { getFeedPlugin } from '../feeds/index.js';
-import type { FeedDocument, FeedParseError, FeedPlugin } from '../feeds/types.js';
+import type { FeedCollection, FeedDocument, FeedParseError, FeedPlugin, FeedReader, QuarantinedDocument } from '../feeds/types.js';
 import { fetchBounded, type FetchDocument } from '../net/fetch.js';
-import { loadContentHashes, recordFeedRun, writeAdvisories, type AdvisoryWrite } from '../store/queries/advisories.js';
+import {
+  getFeedValidators,
+  loadContentHashes,
+  recordFeedRun,
+  recordFeedUnchanged,
+  writeAdvisories,
+  type AdvisoryWrite,
+  type FeedValidators,
+} from '../store/queries/advisories.js';
+import { writeEpssScores } from '../store/queries/epss.js';
+import { insertQuarantined } from '../store/queries/quarantine.js';
 import { recordChange, type WorkflowContext } from './context.js';
+import { backoffUntil, deferredUntil, reportFailingFeeds } from './feed-health.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import type { Notifier } from './notifications.js';
 
 /** What the feed services need besides the context; the fetch is injectable so tests and demos never touch a network. */
 export interface FeedDeps {
   fetch?: FetchDocument;
+  /** Where the `feeds.poll` job reports a feed failing several runs in a row; absent: not reported. */
+  notifier?: Notifier;
 }
 
 export interface IngestFileInput {
@@ -42,7 +56,11 @@ export interface IngestResult {
   unchanged: number;
   /** Documents and records that could not be read (listed in `errors`); the rest was imported. */
   failed: number;
+  /** Documents refused by their authenticity checks (also listed in `errors`, counted in `failed`). */
+  quarantined: number;
   errors: FeedParseError[];
+  /** The server answered 304 to a conditional GET: nothing was fetched or parsed, all counts are 0. */
+  notModified: boolean;
 }
 
 export interface PollOutcome {
@@ -51,6 +69,8 @@ export interface PollOutcome {
   ok: boolean;
   result: IngestResult | null;
   error: { code: string; message: string } | null;
+  /** Not polled: the feed is backing off until then (its server was busy or down). `ok` is true. */
+  deferredUntil: string | null;
 }
 
 export interface PollResult {
@@ -61,24 +81,73 @@ export interface PollResult {
 /** Reads feed documents from a file or directory and ingests them (see `ingestDocuments`). */
 export async function ingestFeedFile(ctx: WorkflowContext, input: IngestFileInput): Promise<IngestResult> {
   const feed = feedIdentity(input.kind, input.name);
-  return runIngest(ctx, feed, input.path, input.actor, (plugin) => readDocuments(input.path, plugin, ctx.config.fetch.maxBytes));
+  return runIngest(ctx, feed, input.path, input.actor, async (plugin) =>
+    plugin.collect
+      ? plugin.collect({ type: 'file', path: input.path }, feedReader(ctx, fetchBounded))
+      : plainCollection(await readDocuments(input.path, plugin, ctx.config.fetch.maxBytes)),
+  );
 }
 
 /** Fetches one feed document over HTTP(S) with the configured limits (config `fetch`) and ingests it. */
 export async function ingestFeedUrl(ctx: WorkflowContext, input: IngestUrlInput, deps: FeedDeps = {}): Promise<IngestResult> {
   const feed = feedIdentity(input.kind, input.name);
   const fetchDocument = deps.fetch ?? fetchBounded;
-  return runIngest(ctx, feed, input.url, input.actor, async () => {
-    const fetched = await fetchDocument(input.url, ctx.config.fetch);
-    return [{ location: input.url, body: fetched.body }];
+  return runIngest(ctx, feed, input.url, input.actor, async (plugin): Promise<LoadedRun> => {
+    if (plugin.collect) return plugin.collect({ type: 'url', url: input.url }, feedReader(ctx, fetchDocument));
+    // Conditional GET with the validators of the last good fetch of this same URL.
+    const previous = await getFeedValidators(ctx.store.db, feed.name, input.url);
+    const fetched = await fetchDocument(input.url, ctx.config.fetch, previous ?? {});
+    const validators: FeedValidators = { url: input.url, etag: fetched.etag ?? null, lastModified: fetched.lastModified ?? null };
+    if (fetched.notModified) return { ...plainCollection([]), notModified: true, validators };
+    return { ...plainCollection([{ location: input.url, body: fetched.body }]), validators };
   });
+}
+
+/** What a load step gathered; a plain URL fetch adds the validators to keep, or that nothing changed. */
+type LoadedRun = FeedCollection & { validators?: FeedValidators; notModified?: boolean };
+
+function plainCollection(documents: FeedCollection['documents']): FeedCollection {
+  return { documents, quarantined: [], errors: [] };
+}
+
+/** The reading primitives a plugin's `collect` gets: files and URLs within config `fetch` limits. */
+function feedReader(ctx: WorkflowContext, fetchDocument: FetchDocument): FeedReader {
+  const maxBytes = ctx.config.fetch.maxBytes;
+  return {
+    now: ctx.clock.now(),
+    async readFile(file) {
+      const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
+        throw new PatchdeckError('PD_FEED_NOT_FOUND', `cannot read ${file}: ${error.message}`, { status: 404 });
+      });
+      if (info === null || info.isDirectory()) return null;
+      if (info.size > maxBytes) {
+        throw new PatchdeckError('PD_FEED_TOO_LARGE', `${file} is larger than ${maxBytes} bytes (config fetch.maxBytes)`, { details: { file, size: info.size, maxBytes } });
+      }
+      return readFile(file);
+    },
+    listFiles: (dir, extensions) =>
+      listFiles(dir, extensions).catch((error: NodeJS.ErrnoException) => {
+        throw new PatchdeckError('PD_FEED_NOT_FOUND', `cannot read ${dir}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`, { status: 404 });
+      }),
+    async fetch(url) {
+      try {
+        return (await fetchDocument(url, ctx.config.fetch)).body;
+      } catch (error) {
+        const status = isPatchdeckError(error) ? error.details?.httpStatus : undefined;
+        if (status === 404 || status === 410) return null;
+        throw error;
+      }
+    },
+  };
 }
 
 /**
  * Ingests every feed in config `feeds` (or only the one named), each from its `url` or `file`.
- * A failing feed is recorded on its feed_state and the others still run.
+ * A failing feed is recorded on its feed_state and the others still run. A feed backing off after
+ * its server was busy or down is skipped until its `next_attempt_at`, unless `force` is set.
  */
-export async function pollFeeds(ctx: WorkflowContext, input: { feed?: string; actor: string }, deps: FeedDeps = {}): Promise<PollResult> {
+export async function pollFeeds(ctx: WorkflowContext, input: { feed?: string; actor: string; force?: boolean }, deps: FeedDeps = {}): Promise<PollResult> {
   const feeds = ctx.config.feeds.filter((f) => input.feed === undefined || f.name === input.feed);
   if (input.feed !== undefined && feeds.length === 0) {
     const known = ctx.config.feeds.map((f) => f.name);
@@ -90,15 +159,20 @@ export async function pollFeeds(ctx: WorkflowContext, input: { feed?: string; ac
   }
   const outcomes: PollOutcome[] = [];
   for (const feed of feeds) {
+    const until = input.force ? null : await deferredUntil(ctx, feed.name);
+    if (until !== null) {
+      outcomes.push({ feed: feed.name, kind: feed.kind, ok: true, result: null, error: null, deferredUntil: until });
+      continue;
+    }
     try {
       const result = await pollOne(ctx, feed, input.actor, deps);
-      outcomes.push({ feed: feed.name, kind: feed.kind, ok: true, result, error: null });
+      outcomes.push({ feed: feed.name, kind: feed.kind, ok: true, result, error: null, deferredUntil: null });
     } catch (error) {
       const failure = isPatchdeckError(error)
         ? { code: error.code, message: error.message }
         : { code: 'PD_INTERNAL', message: (error as Error).message ?? String(error) };
       if (!isPatchdeckError(error)) ctx.logger.error({ err: error, feed: feed.name }, 'feed poll failed unexpectedly');
-      outcomes.push({ feed: feed.name, kind: feed.kind, ok: false, result: null, error: failure });
+      outcomes.push({ feed: feed.name, kind: feed.kind, ok: false, result: null, error: failure, deferredUntil: null });
     }
   }
   return { outcomes, failed: outcomes.filter((o) => !o.ok).length };
@@ -112,7 +186,10 @@ async function pollOne(ctx: WorkflowContext, feed: FeedConfig, actor: string, de
   throw error;
 }
 
-/** Job handlers of this service: `feeds.poll` with payload `{ feed?: string }`. */
+/**
+ * Job handlers of this service: `feeds.poll` with payload `{ feed?: string }`. With a `notifier`,
+ * a feed that has now failed several runs in a row is reported to the ops channel, once.
+ */
 export function createFeedJobHandlers(deps: FeedDeps = {}): JobHandlers {
   return {
     [JOB_KINDS.feedsPoll]: async (ctx, job) => {
@@ -123,6 +200,7 @@ export function createFeedJobHandlers(deps: FeedDeps = {}): JobHandlers {
       // Re-running a poll is harmless (unchanged records are skipped), so a failed feed makes the job retry.
       const result = await pollFeeds(ctx, { feed, actor: 'scheduler' }, deps);
       const failures = result.outcomes.filter((o) => !o.ok);
+      if (deps.notifier && failures.length > 0) await reportFailingFeeds(ctx, deps.notifier, failures.map((f) => f.feed));
       if (failures.length > 0) {
         throw new PatchdeckError(
           'PD_FEED_POLL_FAILED',
@@ -152,16 +230,28 @@ async function runIngest(
   feed: FeedIdentity,
   location: string,
   actor: string,
-  load: (plugin: FeedPlugin) => Promise<FeedDocument[]>,
+  load: (plugin: FeedPlugin) => Promise<LoadedRun>,
 ): Promise<IngestResult> {
-  let parsed: { advisories: AdvisoryInput[]; errors: FeedParseError[]; documents: number };
+  let parsed: ParsedRun;
   try {
     const plugin = getFeedPlugin(feed.kind);
-    const documents = await load(plugin);
-    const { advisories, errors } = await plugin.parse(documents, { feedName: feed.name });
+    const collection = await load(plugin);
+    if (collection.notModified && collection.validators) return await storeNotModified(ctx, feed, location, actor, collection.validators);
+    const { documents, quarantined } = collection;
+    const { advisories, errors: parseErrors, epss } = await plugin.parse(documents, { feedName: feed.name, maxBytes: ctx.config.fetch.maxBytes });
+    const errors = [...collection.errors, ...parseErrors];
     const unreadable = errors.filter((e) => e.scope === 'document');
-    if (unreadable.length === documents.length) throw unreadableError(unreadable, documents.length);
-    parsed = { advisories, errors, documents: documents.length };
+    const total = documents.length + collection.errors.length;
+    // A run whose every document was refused still commits: the quarantine records must be kept.
+    if (quarantined.length === 0 && total > 0 && unreadable.length === total) throw unreadableError(unreadable, total);
+    parsed = {
+      advisories,
+      errors: [...errors, ...quarantined.map(quarantineError)],
+      documents: total + quarantined.length,
+      quarantined,
+      epss: epss ?? [],
+      validators: collection.validators,
+    };
   } catch (error) {
     await recordFailure(ctx, feed, location, actor, error);
     throw error;
@@ -172,6 +262,20 @@ async function runIngest(
     await recordFailure(ctx, feed, location, actor, error);
     throw error;
   }
+}
+
+interface ParsedRun {
+  advisories: AdvisoryInput[];
+  errors: FeedParseError[];
+  documents: number;
+  quarantined: QuarantinedDocument[];
+  /** EPSS scores: facts about CVEs, stored beside the advisories and counted with them. */
+  epss: EpssScoreInput[];
+  validators: FeedValidators | undefined;
+}
+
+function quarantineError(document: QuarantinedDocument): FeedParseError {
+  return { location: document.location, scope: 'document', message: `quarantined (${document.reason}): ${document.detail}` };
 }
 
 function unreadableError(errors: FeedParseError[], documents: number): PatchdeckError {
@@ -188,7 +292,7 @@ async function storeAdvisories(
   feed: FeedIdentity,
   location: string,
   actor: string,
-  parsed: { advisories: AdvisoryInput[]; errors: FeedParseError[]; documents: number },
+  parsed: ParsedRun,
 ): Promise<IngestResult> {
   // The same id twice in one run (a record in two files): the later one wins, as a later ingest would.
   const byId = new Map<string, AdvisoryInput>();
@@ -208,6 +312,10 @@ async function storeAdvisories(
       writes.push(candidate);
     }
     await writeAdvisories(trx, writes, now);
+    const facts = await writeEpssScores(trx, parsed.epss);
+    added += facts.added;
+    updated += facts.updated;
+    await insertQuarantined(trx, feed.name, parsed.quarantined, now);
     const result: IngestResult = {
       feed: feed.name,
       kind: feed.kind,
@@ -215,15 +323,17 @@ async function storeAdvisories(
       documents: parsed.documents,
       added,
       updated,
-      unchanged: candidates.length - writes.length,
+      unchanged: candidates.length - writes.length + facts.unchanged,
       failed: parsed.errors.length,
+      quarantined: parsed.quarantined.length,
       errors: parsed.errors,
+      notModified: false,
     };
     const partialError =
       parsed.errors.length === 0
         ? null
         : `${parsed.errors.length} skipped: ${parsed.errors.slice(0, 3).map((e) => `${e.location} ${e.message}`).join('; ')}`;
-    await recordFeedRun(trx, feed, { ok: true, items: candidates.length, partialError }, now);
+    await recordFeedRun(trx, feed, { ok: true, items: candidates.length + parsed.epss.length, partialError, validators: parsed.validators }, now);
     await recordChange(trx, ctx, {
       audit: [
         {
@@ -233,25 +343,59 @@ async function storeAdvisories(
           subjectId: feed.name,
           after: { kind: feed.kind, location, documents: result.documents, added, updated, unchanged: result.unchanged, failed: result.failed },
         },
+        // Security events: a document that fails its hash or signature may be a forged bulletin.
+        ...parsed.quarantined.map((document) => ({
+          actor,
+          action: 'feed.document_quarantined',
+          subjectType: 'feed',
+          subjectId: feed.name,
+          after: { security: true, kind: feed.kind, location: document.location, reason: document.reason, detail: document.detail, sha256: sha256Hex(document.body) },
+        })),
       ],
     });
+    for (const document of parsed.quarantined) {
+      ctx.logger.warn({ feed: feed.name, location: document.location, reason: document.reason }, 'feed document quarantined');
+    }
     return result;
   });
 }
 
-/** Notes a failed run on feed_state with its audit event. Never hides the original error. */
+/** A 304 answer: the run succeeded, nothing was parsed, the stored data and item count stay. */
+async function storeNotModified(ctx: WorkflowContext, feed: FeedIdentity, location: string, actor: string, validators: FeedValidators): Promise<IngestResult> {
+  const now = ctx.clock.now();
+  await ctx.store.transaction(async (trx) => {
+    await recordFeedUnchanged(trx, feed, validators, now);
+    await recordChange(trx, ctx, {
+      audit: [{ actor, action: 'feed.not_modified', subjectType: 'feed', subjectId: feed.name, after: { kind: feed.kind, location } }],
+    });
+  });
+  return { feed: feed.name, kind: feed.kind, location, documents: 0, added: 0, updated: 0, unchanged: 0, failed: 0, quarantined: 0, errors: [], notModified: true };
+}
+
+/**
+ * Notes a failed run on feed_state with its audit event, and when its server was busy or down, the
+ * backoff before the next attempt (`next_attempt_at`). Never hides the original error.
+ */
 async function recordFailure(ctx: WorkflowContext, feed: FeedIdentity, location: string, actor: string, error: unknown): Promise<void> {
   const message = isPatchdeckError(error) ? `${error.message} [${error.code}]` : `unexpected error: ${(error as Error).message ?? String(error)}`;
   try {
     await ctx.store.transaction(async (trx) => {
-      await recordFeedRun(trx, feed, { ok: false, error: message }, ctx.clock.now());
+      const previous = await trx.selectFrom('feed_state').select('consecutive_failures').where('name', '=', feed.name).executeTakeFirst();
+      const nextAttemptAt = backoffUntil(ctx, error, Number(previous?.consecutive_failures ?? 0) + 1);
+      await recordFeedRun(trx, feed, { ok: false, error: message, nextAttemptAt }, ctx.clock.now());
       await recordChange(trx, ctx, {
-        audit: [{ actor, action: 'feed.failed', subjectType: 'feed', subjectId: feed.name, after: { kind: feed.kind, location, error: message } }],
+        audit: [
+          { actor, action: 'feed.failed', subjectType: 'feed', subjectId: feed.name, after: { kind: feed.kind, location, error: message, nextAttemptAt } },
+        ],
       });
     });
   } catch (recordError) {
     ctx.logger.error({ err: recordError, feed: feed.name }, 'could not record the feed failure');
   }
+}
+
+function sha256Hex(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
 }
 
 /** sha256 of the normalised record with keys sorted, so equal content always gives the same hash. */

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildProgram, runCli } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
@@ -9,6 +10,8 @@ import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 
 const FIXTURES = new URL('../fixtures/feeds/', import.meta.url).pathname;
 const KEV = `${FIXTURES}kev/known_exploited_vulnerabilities.json`;
+/** The local feed server is on loopback, which the address guard refuses unless allowed. */
+const ALLOW_LOOPBACK = 'fetch:\n  allowHosts: ["127.0.0.1"]\n';
 
 interface Captured {
   io: CliIo;
@@ -31,7 +34,7 @@ describe('patchdeck feeds / advisories commands', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-feeds-'));
     configFile = path.join(dir, 'patchdeck.yaml');
-    writeConfig('timezone: Europe/Berlin\n');
+    writeConfig(`timezone: Europe/Berlin\n${ALLOW_LOOPBACK}`);
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
@@ -93,9 +96,9 @@ describe('patchdeck feeds / advisories commands', () => {
   it('treats a missing or doubled source, an unknown kind and a bad limit as bad usage (exit 2)', async () => {
     expect((await run('feeds', 'ingest', '--kind', 'kev')).code).toBe(2);
     expect((await run('feeds', 'ingest', '--kind', 'kev', '--file', KEV, '--url', `${server.url}/file/usn.rss`)).code).toBe(2);
-    const unknown = await run('feeds', 'ingest', '--kind', 'csaf', '--file', KEV);
+    const unknown = await run('feeds', 'ingest', '--kind', 'nosuch', '--file', KEV);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('Allowed choices are kev, osv, rss');
+    expect(unknown.err).toMatch(/Allowed choices are kev, osv, rss, .*epss/);
     expect((await run('feeds', 'ingest', '--file', KEV)).code).toBe(2);
     expect((await run('advisories', 'list', '--limit', 'many')).code).toBe(2);
   });
@@ -120,6 +123,7 @@ describe('patchdeck feeds / advisories commands', () => {
     writeConfig(
       [
         'timezone: Europe/Berlin',
+        ALLOW_LOOPBACK,
         'feeds:',
         `  - { name: usn, kind: rss, url: "${server.url}/file/usn.rss" }`,
         `  - { name: flaky, kind: osv, url: "${server.url}/status/429" }`,
@@ -135,19 +139,49 @@ describe('patchdeck feeds / advisories commands', () => {
     expect(one.code).toBe(0);
     expect(JSON.parse(one.out)).toMatchObject({ failed: 0, outcomes: [{ feed: 'usn', ok: true, result: { unchanged: 10 } }] });
     expect((await run('feeds', 'poll', '--feed', 'nope')).code).toBe(1);
+    // The 429 asked for 120 s: polls skip the feed (exit 0) unless forced.
+    const deferred = await run('feeds', 'poll', '--feed', 'flaky');
+    expect(deferred).toEqual({ code: 0, out: 'flaky (osv): backing off until 2026-11-23 11:02 CET (its server was busy or down; --force polls now)\n', err: '' });
+    const forced = await run('feeds', 'poll', '--feed', 'flaky', '--force');
+    expect(forced.code).toBe(1);
+    expect(forced.err).toContain('HTTP 429');
 
     const status = await run('feeds', 'status');
     const lines = status.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^FEED\s+KIND\s+LAST RUN\s+LAST SUCCESS\s+FAILURES\s+ITEMS\s+LAST ERROR$/);
-    // Times in the configured zone: 10:00 UTC is 11:00 in Berlin in November.
-    expect(lines[1]).toMatch(/^flaky\s+osv\s+2026-11-23 11:00 CET\s+-\s+1\s+0\s+.*HTTP 429/);
-    expect(lines[2]).toMatch(/^kev\s+kev\s+2026-11-23 11:00 CET\s+2026-11-23 11:00 CET\s+0\s+1404\s+-$/);
-    expect(lines[3]).toMatch(/^usn\s+rss\s+.*\s+0\s+10\s+-$/);
+    expect(lines[0]).toMatch(/^FEED\s+KIND\s+SOURCE\s+LAST RUN\s+LAST SUCCESS\s+FAILURES\s+ITEMS\s+NEXT RUN\s+LAST ERROR$/);
+    // Config order; times in the configured zone: 10:00 UTC is 11:00 in Berlin in November. The default
+    // schedule is minute 17 of every hour; flaky's first tick after its backoff (10:02 UTC) is 10:17 UTC.
+    expect(lines[1]).toMatch(/^usn\s+rss\s+http:\S+\/file\/usn\.rss\s+2026-11-23 11:00 CET\s+2026-11-23 11:00 CET\s+0\s+10\s+2026-11-23 11:17 CET\s+-$/);
+    expect(lines[2]).toMatch(/^flaky\s+osv\s+http:\S+\/status\/429\s+2026-11-23 11:00 CET\s+-\s+2\s+0\s+2026-11-23 11:17 CET \(backing off\)\s+.*HTTP 429/);
+    expect(lines[3]).toMatch(/^kev\s+kev\s+\S+known_exploited_vulnerabilities\.json\s+2026-11-23 11:00 CET\s+2026-11-23 11:00 CET\s+0\s+1404\s+2026-11-23 11:17 CET\s+-$/);
+    const json = JSON.parse((await run('feeds', 'status', '--json')).out) as Record<string, unknown>[];
+    expect(json.map((f) => [f.name, f.consecutiveFailures, f.nextAttemptAt, f.nextRunAt])).toEqual([
+      ['usn', 0, null, '2026-11-23T10:17:00.000Z'],
+      ['flaky', 2, '2026-11-23T10:02:00.000Z', '2026-11-23T10:17:00.000Z'],
+      ['kev', 0, null, '2026-11-23T10:17:00.000Z'],
+    ]);
+  });
+
+  it('ingests FIRST EPSS scores from a gzip file and refuses a loopback URL that config does not allow', async () => {
+    const gz = path.join(dir, 'epss_scores-2026-09-29.csv.gz');
+    writeFileSync(gz, gzipSync(readFileSync(`${FIXTURES}epss/epss_scores-2026-09-29-head.csv`)));
+    const first = await run('feeds', 'ingest', '--kind', 'epss', '--file', gz);
+    expect(first).toEqual({ code: 0, out: `epss (epss) from ${gz}: 534 added, 0 updated, 0 unchanged, 0 failed\n`, err: '' });
+    expect((await run('feeds', 'ingest', '--kind', 'epss', '--file', gz)).out).toContain('0 added, 0 updated, 534 unchanged');
+
+    writeConfig('timezone: Europe/Berlin\n');
+    const refused = await run('feeds', 'ingest', '--kind', 'rss', '--url', `${server.url}/file/usn.rss`);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(
+      'patchdeck: refusing to fetch from 127.0.0.1: 127.0.0.1 is loopback. If this feed really is on an internal host, add it to config fetch.allowHosts [PD_FEED_BLOCKED_ADDRESS]\n',
+    );
+    const hex = await run('feeds', 'ingest', '--kind', 'rss', '--url', 'http://0x7f.1/feed');
+    expect(hex.err).toContain('it is written in an unusual IPv4 form in "http://0x7f.1/feed"; write the address as 127.0.0.1');
   });
 
   it('says so when no feed is configured or has run', async () => {
     expect(await run('feeds', 'poll')).toEqual({ code: 0, out: 'no feeds configured (config feeds)\n', err: '' });
-    expect((await run('feeds', 'status')).out).toBe('no feed has run yet\n');
+    expect((await run('feeds', 'status')).out).toBe('no feeds configured (config feeds) and none ingested yet\n');
     expect((await run('advisories', 'list')).out).toBe('no advisories\n');
   });
 

@@ -23,6 +23,6 @@ describe('feed registry', () => {
 
   it('refuses an unknown kind and lists the known ones', () => {
     expect(getFeedPlugin('osv').kind).toBe('osv');
-    expect(() => getFeedPlugin('csaf')).toThrow(expect.objectContaining({ code: 'PD_FEED_UNKNOWN_KIND', message: expect.stringContaining('kev, osv, rss') }));
+    expect(() => getFeedPlugin('nessus')).toThrow(expect.objectContaining({ code: 'PD_FEED_UNKNOWN_KIND', message: expect.stringContaining('kev, osv, rss') }));
   });
 });

@@ -5,7 +5,8 @@ import { fetchBounded, type FetchLimits } from '../../src/net/fetch.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 
 const USN_RSS = readFileSync(new URL('../fixtures/feeds/rss/ubuntu-usn.rss.xml', import.meta.url));
-const LIMITS: FetchLimits = { maxBytes: 1024 * 1024, timeoutMs: 2000, maxRedirects: 3 };
+// The test server is on loopback, which the address guard refuses unless allowed.
+const LIMITS: FetchLimits = { maxBytes: 1024 * 1024, timeoutMs: 2000, maxRedirects: 3, allowHosts: ['127.0.0.1'] };
 
 /** A port nothing listens on: bind one, note it, close it. */
 async function closedPort(): Promise<number> {

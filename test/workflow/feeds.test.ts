@@ -35,7 +35,8 @@ describeEachStore('feeds workflow', (s) => {
     store: s.store,
     clock: fixedClock(T0),
     logger: createSilentLogger(),
-    config: parseConfig({ fetch: { maxBytes: 2 * 1024 * 1024, timeoutMs: 2000, maxRedirects: 2 }, ...raw }),
+    // The local feed server is on loopback, which the address guard refuses unless allowed.
+    config: parseConfig({ fetch: { maxBytes: 2 * 1024 * 1024, timeoutMs: 2000, maxRedirects: 2, allowHosts: ['127.0.0.1'] }, ...raw }),
   });
   beforeEach(() => {
     ctx = makeContext();
@@ -81,8 +82,8 @@ describeEachStore('feeds workflow', (s) => {
     expect(audit[0]!.after).toMatchObject({ kind: 'kev', added: 1404, updated: 0, unchanged: 0, failed: 0 });
     const states = await listFeedStates(s.store.db);
     expect(states).toEqual([
-      { name: 'kev', kind: 'kev', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 1404 },
-      { name: 'osv-all', kind: 'osv', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 32 },
+      { name: 'kev', kind: 'kev', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 1404, nextAttemptAt: null, failureNotifiedAt: null },
+      { name: 'osv-all', kind: 'osv', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 32, nextAttemptAt: null, failureNotifiedAt: null },
     ]);
   });
 
@@ -206,8 +207,8 @@ describeEachStore('feeds workflow', (s) => {
   });
 
   it('refuses an unknown kind and an unusable feed name', async () => {
-    await expect(ingestFeedFile(ctx, { kind: 'csaf', path: KEV, name: 'vendor', actor: 'alice' })).rejects.toMatchObject({ code: 'PD_FEED_UNKNOWN_KIND' });
-    expect((await listFeedStates(s.store.db))[0]).toMatchObject({ name: 'vendor', kind: 'csaf', consecutiveFailures: 1 });
+    await expect(ingestFeedFile(ctx, { kind: 'nosuch', path: KEV, name: 'vendor', actor: 'alice' })).rejects.toMatchObject({ code: 'PD_FEED_UNKNOWN_KIND' });
+    expect((await listFeedStates(s.store.db))[0]).toMatchObject({ name: 'vendor', kind: 'nosuch', consecutiveFailures: 1 });
     await expect(ingestFeedFile(ctx, { kind: 'kev', path: KEV, name: 'Bad Name', actor: 'alice' })).rejects.toMatchObject({ code: 'PD_FEED_NAME' });
     await expect(ingestFeedFile(ctx, { kind: 'kev', path: path.join(scratch, 'missing.json'), actor: 'alice' })).rejects.toMatchObject({ code: 'PD_FEED_NOT_FOUND' });
   });

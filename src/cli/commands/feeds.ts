@@ -2,7 +2,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatInZone } from '../../core/time.js';
 import { listFeedKinds } from '../../feeds/index.js';
-import { listAdvisories, listFeedStates } from '../../store/queries/advisories.js';
+import { listAdvisories } from '../../store/queries/advisories.js';
+import { describeFeedHealth } from '../../workflow/feed-health.js';
 import { ingestFeedFile, ingestFeedUrl, pollFeeds, type IngestResult } from '../../workflow/feeds.js';
 import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps, type CliIo } from '../io.js';
 
@@ -11,6 +12,7 @@ function cliActor(io: CliIo): string {
 }
 
 function describeCounts(r: IngestResult): string {
+  if (r.notModified) return 'not modified since the last fetch (HTTP 304)';
   return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed`;
 }
 
@@ -26,7 +28,7 @@ function parseLimit(text: string): number {
 
 export function registerFeedsCommands(program: Command, deps: CliDeps): void {
   const { io } = deps;
-  const feeds = program.command('feeds').description('read advisory feeds (CISA KEV, OSV, RSS/Atom news) into the database');
+  const feeds = program.command('feeds').description('read advisory feeds (CISA KEV, OSV, RSS/Atom news, vendor CSAF) and FIRST EPSS scores into the database');
 
   feeds
     .command('ingest')
@@ -54,16 +56,24 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
 
   feeds
     .command('poll')
-    .description('fetch and ingest every feed in config feeds, or one; a failing feed does not stop the others (exit 1 if any failed)')
+    .description(
+      'fetch and ingest every feed in config feeds, or one; a failing feed does not stop the others (exit 1 if any failed); a feed whose server asked to wait is skipped until then',
+    )
     .option('--feed <name>', 'poll only this feed (its config name)')
+    .option('--force', 'also poll feeds that are backing off after their server was busy or down')
     .option('--json', 'print each feed outcome as JSON')
-    .action(async (options: { feed?: string; json?: boolean }) => {
-      const result = await withContext(deps, (ctx) => pollFeeds(ctx, { feed: options.feed, actor: cliActor(io) }));
+    .action(async (options: { feed?: string; force?: boolean; json?: boolean }) => {
+      const { result, timezone } = await withContext(deps, async (ctx) => ({
+        result: await pollFeeds(ctx, { feed: options.feed, actor: cliActor(io), force: options.force === true }),
+        timezone: ctx.config.timezone,
+      }));
       if (options.json) writeJson(io, result);
       else if (result.outcomes.length === 0) io.stdout('no feeds configured (config feeds)\n');
       else {
         for (const outcome of result.outcomes) {
-          if (outcome.result) {
+          if (outcome.deferredUntil !== null) {
+            io.stdout(`${outcome.feed} (${outcome.kind}): backing off until ${formatInZone(outcome.deferredUntil, timezone)} (its server was busy or down; --force polls now)\n`);
+          } else if (outcome.result) {
             io.stdout(`${outcome.feed} (${outcome.kind}): ${describeCounts(outcome.result)}\n`);
             reportSkipped(io, outcome.result);
           } else io.stderr(`patchdeck: feed ${outcome.feed} failed: ${outcome.error?.message} [${outcome.error?.code}]\n`);
@@ -74,20 +84,26 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
 
   feeds
     .command('status')
-    .description('show each feed: last run, last success, consecutive failures, items, last error')
-    .option('--json', 'print the feed states as JSON')
+    .description(
+      'show each configured feed (and any ingested by hand): kind, source, last run, last success, consecutive failures, items, next run (in config timezone), last error',
+    )
+    .option('--json', 'print the feeds as JSON (times in UTC)')
     .action(async (options: { json?: boolean }) => {
-      const { states, timezone } = await withContext(deps, async (ctx) => ({
-        states: await listFeedStates(ctx.store.db),
+      const { feeds: health, timezone } = await withContext(deps, async (ctx) => ({
+        feeds: await describeFeedHealth(ctx),
         timezone: ctx.config.timezone,
       }));
-      if (options.json) return writeJson(io, states);
-      if (states.length === 0) return io.stdout('no feed has run yet\n');
+      if (options.json) return writeJson(io, health);
+      if (health.length === 0) return io.stdout('no feeds configured (config feeds) and none ingested yet\n');
       const when = (iso: string | null) => (iso === null ? null : formatInZone(iso, timezone));
+      const nextRun = (f: (typeof health)[number]) => {
+        const at = when(f.nextRunAt);
+        return at !== null && f.nextAttemptAt !== null ? `${at} (backing off)` : at;
+      };
       writeTable(
         io,
-        ['FEED', 'KIND', 'LAST RUN', 'LAST SUCCESS', 'FAILURES', 'ITEMS', 'LAST ERROR'],
-        states.map((s) => [s.name, s.kind, when(s.lastRunAt), when(s.lastSuccessAt), s.consecutiveFailures, s.items, s.lastError]),
+        ['FEED', 'KIND', 'SOURCE', 'LAST RUN', 'LAST SUCCESS', 'FAILURES', 'ITEMS', 'NEXT RUN', 'LAST ERROR'],
+        health.map((f) => [f.name, f.kind, f.source, when(f.lastRunAt), when(f.lastSuccessAt), f.consecutiveFailures, f.items, nextRun(f), f.lastError]),
       );
     });
 

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { affectedPackageNames } from '../../core/matching.js';
 import type { AdvisoryInput, AdvisoryTrust, KevFacts } from '../../core/types.js';
 import type { Executor } from '../db.js';
 import { fromJson, toJson } from '../json.js';
+import type { Database } from '../schema.js';
 
 /**
  * Rows per statement. SQLite allows 32,766 bound values per statement and PostgreSQL 65,535;
@@ -26,6 +27,13 @@ export async function loadContentHashes(db: Executor, ids: string[]): Promise<Ma
     for (const row of rows) hashes.set(row.id, row.content_hash);
   }
   return hashes;
+}
+
+/** Vendor facts of CSAF and MSRC advisories as one JSON text; null when the feed gives none. */
+function vendorDetails(a: AdvisoryInput): string | null {
+  const { remediations, threats, products, provenance } = a;
+  if (remediations === undefined && threats === undefined && products === undefined && provenance === undefined) return null;
+  return toJson({ remediations: remediations ?? [], threats: threats ?? [], products: products ?? [], provenance: provenance ?? null });
 }
 
 export interface AdvisoryWrite {
@@ -58,6 +66,7 @@ export async function writeAdvisories(trx: Executor, writes: AdvisoryWrite[], no
       cvss_vector: a.cvss?.vector ?? null,
       kev: a.kev === null ? null : toJson(a.kev),
       vendor_severity: a.vendorSeverity,
+      vendor_details: vendorDetails(a),
       content_hash: contentHash,
       ingested_at: at,
       updated_at: at,
@@ -81,6 +90,7 @@ export async function writeAdvisories(trx: Executor, writes: AdvisoryWrite[], no
           cvss_vector: eb.ref('excluded.cvss_vector'),
           kev: eb.ref('excluded.kev'),
           vendor_severity: eb.ref('excluded.vendor_severity'),
+          vendor_details: eb.ref('excluded.vendor_details'),
           content_hash: eb.ref('excluded.content_hash'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
@@ -168,11 +178,16 @@ export interface FeedStateView {
   lastErrorAt: string | null;
   consecutiveFailures: number;
   items: number;
+  /** Polls skip the feed until then (its server was busy or down). */
+  nextAttemptAt: string | null;
+  /** When the current run of failures was reported to the ops channel. */
+  failureNotifiedAt: string | null;
 }
 
-export async function listFeedStates(db: Executor): Promise<FeedStateView[]> {
-  const rows = await db.selectFrom('feed_state').selectAll().orderBy('name', 'asc').execute();
-  return rows.map((r) => ({
+type FeedStateRow = Selectable<Database['feed_state']>;
+
+function toFeedStateView(r: FeedStateRow): FeedStateView {
+  return {
     name: r.name,
     kind: r.kind,
     lastRunAt: r.last_run_at,
@@ -181,21 +196,60 @@ export async function listFeedStates(db: Executor): Promise<FeedStateView[]> {
     lastErrorAt: r.last_error_at,
     consecutiveFailures: Number(r.consecutive_failures),
     items: Number(r.items),
-  }));
+    nextAttemptAt: r.next_attempt_at,
+    failureNotifiedAt: r.failure_notified_at,
+  };
+}
+
+export async function listFeedStates(db: Executor): Promise<FeedStateView[]> {
+  const rows = await db.selectFrom('feed_state').selectAll().orderBy('name', 'asc').execute();
+  return rows.map(toFeedStateView);
+}
+
+export async function getFeedState(db: Executor, name: string): Promise<FeedStateView | null> {
+  const row = await db.selectFrom('feed_state').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? toFeedStateView(row) : null;
+}
+
+/** HTTP validators of the last good fetch, kept per feed with the URL they belong to. */
+export interface FeedValidators {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
+}
+
+/** The validators to send when fetching `url` for this feed; null when there are none for that URL. */
+export async function getFeedValidators(db: Executor, name: string, url: string): Promise<FeedValidators | null> {
+  const row = await db
+    .selectFrom('feed_state')
+    .select(['etag', 'last_modified', 'validators_url'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (!row || row.validators_url !== url || (row.etag === null && row.last_modified === null)) return null;
+  return { url, etag: row.etag, lastModified: row.last_modified };
 }
 
 export type FeedRunOutcome =
-  | { ok: true; items: number; /** Records skipped in an otherwise good run. */ partialError: string | null }
-  | { ok: false; error: string };
+  | {
+      ok: true;
+      items: number;
+      /** Records skipped in an otherwise good run. */
+      partialError: string | null;
+      /** From a plain URL fetch: replaces the stored validators. Absent: they are kept. */
+      validators?: FeedValidators;
+    }
+  | { ok: false; error: string; /** Backoff: polls skip the feed until then; null: no wait. */ nextAttemptAt?: string | null };
 
 /**
- * Records one run of a feed. A run that stored data resets `consecutive_failures` (skipped records
- * are noted in `last_error`); a failed run keeps the last good `items` and counts up.
+ * Records one run of a feed. A run that stored data resets `consecutive_failures`, the backoff and the
+ * ops notice (skipped records are noted in `last_error`); a failed run keeps the last good `items`
+ * and validators and counts up.
  */
 export async function recordFeedRun(trx: Executor, feed: { name: string; kind: string }, outcome: FeedRunOutcome, now: Date): Promise<void> {
   const at = now.toISOString();
   if (outcome.ok) {
     const errorAt = outcome.partialError === null ? null : at;
+    const validators = outcome.validators;
     await trx
       .insertInto('feed_state')
       .values({
@@ -207,6 +261,11 @@ export async function recordFeedRun(trx: Executor, feed: { name: string; kind: s
         last_error_at: errorAt,
         consecutive_failures: 0,
         items: outcome.items,
+        etag: validators?.etag ?? null,
+        last_modified: validators?.lastModified ?? null,
+        validators_url: validators?.url ?? null,
+        next_attempt_at: null,
+        failure_notified_at: null,
       })
       .onConflict((oc) =>
         oc.column('name').doUpdateSet((eb) => ({
@@ -218,6 +277,11 @@ export async function recordFeedRun(trx: Executor, feed: { name: string; kind: s
           last_error_at: errorAt === null ? eb.ref('feed_state.last_error_at') : eb.ref('excluded.last_error_at'),
           consecutive_failures: 0,
           items: eb.ref('excluded.items'),
+          ...(validators === undefined
+            ? {}
+            : { etag: eb.ref('excluded.etag'), last_modified: eb.ref('excluded.last_modified'), validators_url: eb.ref('excluded.validators_url') }),
+          next_attempt_at: null,
+          failure_notified_at: null,
         })),
       )
       .execute();
@@ -234,6 +298,7 @@ export async function recordFeedRun(trx: Executor, feed: { name: string; kind: s
       last_error_at: at,
       consecutive_failures: 1,
       items: 0,
+      next_attempt_at: outcome.nextAttemptAt ?? null,
     })
     .onConflict((oc) =>
       oc.column('name').doUpdateSet((eb) => ({
@@ -242,7 +307,68 @@ export async function recordFeedRun(trx: Executor, feed: { name: string; kind: s
         last_error: eb.ref('excluded.last_error'),
         last_error_at: eb.ref('excluded.last_error_at'),
         consecutive_failures: sql<number>`feed_state.consecutive_failures + 1`,
+        next_attempt_at: eb.ref('excluded.next_attempt_at'),
       })),
     )
+    .execute();
+}
+
+/**
+ * A 304 answer: the feed is as it was, so the run counts as a success that keeps `items` and the
+ * validators (refreshed when the server sent new ones).
+ */
+export async function recordFeedUnchanged(trx: Executor, feed: { name: string; kind: string }, validators: FeedValidators, now: Date): Promise<void> {
+  const at = now.toISOString();
+  await trx
+    .insertInto('feed_state')
+    .values({
+      name: feed.name,
+      kind: feed.kind,
+      last_run_at: at,
+      last_success_at: at,
+      consecutive_failures: 0,
+      items: 0,
+      etag: validators.etag,
+      last_modified: validators.lastModified,
+      validators_url: validators.url,
+    })
+    .onConflict((oc) =>
+      oc.column('name').doUpdateSet((eb) => ({
+        last_run_at: eb.ref('excluded.last_run_at'),
+        last_success_at: eb.ref('excluded.last_success_at'),
+        last_error: null,
+        consecutive_failures: 0,
+        etag: eb.ref('excluded.etag'),
+        last_modified: eb.ref('excluded.last_modified'),
+        validators_url: eb.ref('excluded.validators_url'),
+        next_attempt_at: null,
+        failure_notified_at: null,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Marks the feed's current run of failures as reported, if it has at least `threshold` failures and
+ * was not reported yet. True for exactly one caller, however many workers race: that one posts.
+ */
+export async function claimFailureNotice(trx: Executor, name: string, threshold: number, now: Date): Promise<boolean> {
+  const result = await trx
+    .updateTable('feed_state')
+    .set({ failure_notified_at: now.toISOString() })
+    .where('name', '=', name)
+    .where('failure_notified_at', 'is', null)
+    .where('consecutive_failures', '>=', threshold)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Undoes a claim whose post failed, so the next failing run tries again. */
+export async function releaseFailureNotice(trx: Executor, name: string, claimedAt: Date): Promise<void> {
+  await trx
+    .updateTable('feed_state')
+    .set({ failure_notified_at: null })
+    .where('name', '=', name)
+    .where('failure_notified_at', '=', claimedAt.toISOString())
     .execute();
 }

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fetch as undiciFetch, type Response } from 'undici';
+import { PatchdeckError } from '../core/errors.js';
+import { createGuardedAgent, type FetchLimits } from './fetch.js';
+
+export interface DownloadedFile {
+  url: string;
+  finalUrl: string;
+  contentType: string | null;
+  size: number;
+  /** Hex sha256 of the bytes written. */
+  sha256: string;
+}
+
+/** Streams a URL into `destination`; the artifact service is given one, tests pass their own or use a local server. */
+export type DownloadFile = (url: string, destination: string, limits: FetchLimits) => Promise<DownloadedFile>;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Downloads a (possibly large) file to disk while hashing it, with the same limits as the feed fetch:
+ * at most `maxBytes`, `timeoutMs` for the whole exchange, `maxRedirects` hops counted by hand, http(s)
+ * only, and only to public addresses unless `allowHosts` names the host (the feed fetch's guarded agent).
+ * Failures are PatchdeckErrors with PD_ARTIFACT_* codes naming the URL; a partial file is removed.
+ */
+export const downloadToFile: DownloadFile = async (url, destination, limits) => {
+  const agent = createGuardedAgent({ allowHosts: limits.allowHosts ?? [], connectTimeoutMs: limits.connectTimeoutMs ?? limits.timeoutMs });
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, limits.timeoutMs);
+  const timeoutError = () =>
+    new PatchdeckError('PD_ARTIFACT_TIMEOUT', `downloading ${url} took longer than ${limits.timeoutMs} ms (config artifacts.timeoutMs)`, {
+      status: 504,
+      details: { url, timeoutMs: limits.timeoutMs },
+    });
+  try {
+    let current = checkedUrl(url, url);
+    for (let hop = 0; ; hop++) {
+      let response: Response;
+      try {
+        response = await undiciFetch(current, { redirect: 'manual', signal: controller.signal, dispatcher: agent });
+      } catch (error) {
+        if (timedOut) throw timeoutError();
+        const blocked = blockedReason(error);
+        if (blocked !== null) {
+          throw new PatchdeckError(
+            'PD_ARTIFACT_BLOCKED_ADDRESS',
+            `refusing to download from ${blocked}. If this mirror really is on an internal host, add it to config fetch.allowHosts`,
+            { status: 403, details: { url: current.href } },
+          );
+        }
+        throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `could not connect to ${current.href}: ${describeCause(error)}`, {
+          status: 502,
+          details: { url: current.href },
+          cause: error,
+        });
+      }
+      if (REDIRECT_STATUSES.has(response.status)) {
+        await response.body?.cancel().catch(() => undefined);
+        const location = response.headers.get('location');
+        if (location === null) {
+          throw new PatchdeckError('PD_ARTIFACT_HTTP', `${current.href} answered ${response.status} without a Location header`, { status: 502 });
+        }
+        if (hop >= limits.maxRedirects) {
+          throw new PatchdeckError('PD_ARTIFACT_REDIRECTS', `downloading ${url} was redirected more than ${limits.maxRedirects} times (config fetch.maxRedirects)`, {
+            status: 502,
+          });
+        }
+        current = checkedUrl(new URL(location, current).href, url);
+        continue;
+      }
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new PatchdeckError('PD_ARTIFACT_HTTP', `${current.href} answered HTTP ${response.status}`, {
+          status: 502,
+          details: { url: current.href, httpStatus: response.status },
+        });
+      }
+      const declared = Number(response.headers.get('content-length'));
+      if (response.headers.get('content-encoding') === null && Number.isFinite(declared) && declared > limits.maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw tooLarge(current.href, limits.maxBytes);
+      }
+      const hash = createHash('sha256');
+      let size = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          if (size > limits.maxBytes) {
+            done(tooLarge(current.href, limits.maxBytes));
+            return;
+          }
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const body = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+      try {
+        await pipeline(body, meter, createWriteStream(destination, { flags: 'wx' }));
+      } catch (error) {
+        await rm(destination, { force: true });
+        if (timedOut) throw timeoutError();
+        if (error instanceof PatchdeckError) throw error;
+        throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `downloading ${current.href} broke off: ${describeCause(error)}`, { status: 502, cause: error });
+      }
+      return { url, finalUrl: current.href, contentType: response.headers.get('content-type'), size, sha256: hash.digest('hex') };
+    }
+  } finally {
+    clearTimeout(timer);
+    await agent.close().catch(() => undefined);
+  }
+};
+
+/** The guarded agent's refusal, found in the cause chain by its name (the error class is private to fetch.ts). */
+function blockedReason(error: unknown, depth = 0): string | null {
+  if (depth > 5 || error === null || typeof error !== 'object') return null;
+  if ((error as Error).name === 'BlockedAddressError') return (error as Error).message;
+  for (const inner of [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])]) {
+    const found = blockedReason(inner, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+function checkedUrl(candidate: string, requested: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(candidate);
+  } catch {
+    throw new PatchdeckError('PD_ARTIFACT_URL', `"${candidate}" is not a valid URL (downloading ${requested})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new PatchdeckError('PD_ARTIFACT_URL', `${candidate} is not an http(s) URL (downloading ${requested})`);
+  }
+  return parsed;
+}
+
+function tooLarge(url: string, maxBytes: number): PatchdeckError {
+  return new PatchdeckError('PD_ARTIFACT_TOO_LARGE', `${url} is larger than ${maxBytes} bytes (config artifacts.maxBytes)`, {
+    status: 502,
+    details: { url, maxBytes },
+  });
+}
+
+function describeCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+}
