@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import { createConsoleNotifier } from '../chat/console/notifier.js';
 import { createSlackFace, type SlackFace } from '../chat/slack/face.js';
+import { createTeamsFace, type TeamsFace } from '../chat/teams/face.js';
 import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
 import { migrateToLatest, openStore, type Store } from '../store/db.js';
 import type { WorkflowContext } from '../workflow/context.js';
+import { createApprovalJobHandlers } from '../workflow/approvals.js';
+import { createExemptionJobHandlers } from '../workflow/exemptions.js';
 import { createFeedJobHandlers } from '../workflow/feeds.js';
 import type { JobHandlers } from '../workflow/jobs.js';
 import { createNotificationJobHandlers, type Notifier } from '../workflow/notifications.js';
@@ -14,8 +17,10 @@ import { createRolloutJobHandlers } from '../workflow/rollouts.js';
 /** Everything one Patchdeck instance runs on, wired once. */
 export interface Runtime {
   ctx: WorkflowContext;
+  /** The first enabled platform's notifier (the console when no chat platform is configured). */
   notifier: Notifier;
   slack: SlackFace | null;
+  teams: TeamsFace | null;
   connectors: ConnectorRegistry;
   handlers: JobHandlers;
   close(): Promise<void>;
@@ -52,16 +57,32 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
             ...(config.slack.botId ? { botId: config.slack.botId } : {}),
           })
         : null;
-    const notifier = slack?.notifier ?? createConsoleNotifier();
+    const teams =
+      config.teams.appId && config.teams.appPassword
+        ? createTeamsFace({
+            ctx,
+            appId: config.teams.appId,
+            appPassword: config.teams.appPassword,
+            ...(config.teams.tenantId ? { tenantId: config.teams.tenantId } : {}),
+            ...(config.teams.openIdMetadataUrl ? { openIdMetadataUrl: config.teams.openIdMetadataUrl } : {}),
+            ...(config.teams.loginUrl ? { loginUrl: config.teams.loginUrl } : {}),
+          })
+        : null;
+    const notifiers: Notifier[] = [slack?.notifier, teams?.notifier].filter((n): n is Notifier => n !== undefined);
+    if (notifiers.length === 0) notifiers.push(createConsoleNotifier());
+    const notifier = notifiers[0]!;
     const handlers: JobHandlers = {
-      ...createFeedJobHandlers({}),
-      ...createNotificationJobHandlers({ notifier, people: config.people }),
+      ...createFeedJobHandlers({ notifier }),
+      ...createNotificationJobHandlers({ notifiers, people: config.people }),
       ...createRolloutJobHandlers({ connectors }),
+      ...createApprovalJobHandlers(),
+      ...createExemptionJobHandlers(),
     };
     return {
       ctx,
       notifier,
       slack,
+      teams,
       connectors,
       handlers,
       async close() {

@@ -26,12 +26,18 @@ export interface ScheduleEntry {
 
 /** Every schedule Patchdeck runs, derived from config. Validated at start-up, naming the setting at fault. */
 export function scheduleEntries(config: Config): ScheduleEntry[] {
-  return config.feeds.map((feed, index) => {
+  const feeds = config.feeds.map((feed, index) => {
     if (!validate(feed.schedule)) {
       throw new PatchdeckError('PD_CONFIG_INVALID', `config setting "feeds.${index}.schedule": "${feed.schedule}" is not a cron expression (e.g. "17 * * * *")`);
     }
     return { name: `feeds.poll:${feed.name}`, cron: feed.schedule, job: { kind: JOB_KINDS.feedsPoll, payload: { feed: feed.name } } };
   });
+  // Housekeeping: approval requests past their TTL escalate, deferred cases come back, exemptions lapse.
+  const housekeeping: ScheduleEntry[] = [
+    { name: 'approvals.sweep', cron: '*/15 * * * *', job: { kind: JOB_KINDS.approvalsSweep, payload: {} } },
+    { name: 'exemptions.expire', cron: '7 * * * *', job: { kind: JOB_KINDS.exemptionsExpire, payload: {} } },
+  ];
+  return [...feeds, ...housekeeping];
 }
 
 /**

@@ -26,9 +26,10 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   const { ctx } = runtime;
   const app = createWebApp({
     ctx,
-    slackEnabled: runtime.slack !== null,
+    slackEnabled: runtime.slack !== null || runtime.teams !== null,
     beforeRoutes: (web) => {
       if (runtime.slack) web.use(runtime.slack.router);
+      if (runtime.teams) web.use(runtime.teams.router);
     },
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -54,6 +55,8 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
     async stop() {
       await scheduler?.stop();
       await worker?.stop();
+      // Clicks acknowledged but not yet processed finish before the store goes away.
+      await runtime.slack?.drain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

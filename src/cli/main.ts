@@ -5,14 +5,17 @@ import { loadConfig } from '../config/load.js';
 import type { Clock } from '../core/clock.js';
 import { isPatchdeckError } from '../core/errors.js';
 import { migrateToLatest, openStore } from '../store/db.js';
+import { registerArtifactsCommands } from './commands/artifacts.js';
 import { registerAssessCommands } from './commands/assess.js';
 import { registerCasesCommands } from './commands/cases.js';
+import { registerExemptionsCommands } from './commands/exemptions.js';
 import { registerFeedsCommands } from './commands/feeds.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerRolloutCommands } from './commands/rollout.js';
 import { registerStartCommands } from './commands/start.js';
+import { registerTeamsCommands } from './commands/teams.js';
 import { registerVersionsCommands } from './commands/versions.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliDeps, type CliIo } from './io.js';
 
@@ -23,9 +26,12 @@ const REGISTRARS = [
   registerInventoryCommands,
   registerVersionsCommands,
   registerAssessCommands,
+  registerExemptionsCommands,
   registerCasesCommands,
   registerRolloutCommands,
   registerReviewCommands,
+  registerTeamsCommands,
+  registerArtifactsCommands,
 ];
 
 export function processIo(): CliIo {

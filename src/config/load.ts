@@ -68,6 +68,11 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<
   if (env.SLACK_SIGNING_SECRET) slack.signingSecret = env.SLACK_SIGNING_SECRET;
   if (env.SLACK_API_URL) slack.apiUrl = env.SLACK_API_URL;
   out.slack = slack;
+  const teams = { ...((raw.teams as Record<string, unknown> | undefined) ?? {}) };
+  if (env.TEAMS_APP_ID) teams.appId = env.TEAMS_APP_ID;
+  if (env.TEAMS_APP_PASSWORD) teams.appPassword = env.TEAMS_APP_PASSWORD;
+  if (env.TEAMS_TENANT_ID) teams.tenantId = env.TEAMS_TENANT_ID;
+  out.teams = teams;
   return out;
 }
 
@@ -89,6 +94,10 @@ export function parseConfig(raw: unknown): Config {
   const slackSet = [config.slack.botToken, config.slack.signingSecret].filter(Boolean).length;
   if (slackSet === 1) {
     throw new PatchdeckError('PD_CONFIG_INVALID', 'config setting "slack": set both botToken (SLACK_BOT_TOKEN) and signingSecret (SLACK_SIGNING_SECRET), or neither');
+  }
+  const teamsSet = [config.teams.appId, config.teams.appPassword].filter(Boolean).length;
+  if (teamsSet === 1) {
+    throw new PatchdeckError('PD_CONFIG_INVALID', 'config setting "teams": set both appId (TEAMS_APP_ID) and appPassword (TEAMS_APP_PASSWORD), or neither');
   }
   return config;
 }

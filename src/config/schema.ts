@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CRITICALITIES, SEVERITIES } from '../core/types.js';
+import { MISSION_LEVELS } from '../core/ssvc.js';
+import { SEVERITIES } from '../core/types.js';
 
 const severity = z.enum(SEVERITIES);
 
@@ -30,6 +31,8 @@ export const PersonSchema = z.object({
   name: z.string(),
   groups: z.array(z.string()).default([]),
   slack: z.string().optional(),
+  /** Microsoft Entra (AAD) object id of the person's Teams account. */
+  teams: z.string().optional(),
   email: z.string().optional(),
 });
 
@@ -40,7 +43,16 @@ export const RouteSchema = z.object({
   ecosystem: z.string().optional(),
 });
 
-const criticality = z.enum(CRITICALITIES);
+const mission = z.enum(MISSION_LEVELS);
+const severityRange = z
+  .object({ min: severity, max: severity })
+  .refine((r) => SEVERITIES.indexOf(r.min) <= SEVERITIES.indexOf(r.max), 'min must not be above max');
+const DEFAULT_DECISION_SEVERITIES = {
+  act: { min: 'critical', max: 'critical' },
+  attend: { min: 'high', max: 'high' },
+  'track*': { min: 'medium', max: 'high' },
+  track: { min: 'low', max: 'medium' },
+} as const;
 
 export const ClassificationPolicySchema = z.object({
   /** Lowest CVSS base score for each level; below `medium` is low. */
@@ -51,10 +63,69 @@ export const ClassificationPolicySchema = z.object({
     .object({
       minimum: severity.default('high'),
       criticalWhenRansomware: z.boolean().default(true),
-      criticalOnHosts: z.array(criticality).default(['high', 'critical']),
     })
-    .default({ minimum: 'high', criticalWhenRansomware: true, criticalOnHosts: ['high', 'critical'] }),
-  raiseOnHosts: z.array(criticality).default(['critical']),
+    .default({ minimum: 'high', criticalWhenRansomware: true }),
+  /** The SSVC-style tree's settings (core/ssvc.ts); the tree itself is CISA's. */
+  ssvc: z
+    .object({
+      epssActivePercentile: z.number().min(0).max(1).default(0.95),
+      missionByCriticality: z
+        .object({ critical: mission.default('high'), high: mission.default('medium'), medium: mission.default('medium'), low: mission.default('low') })
+        .default({ critical: 'high', high: 'medium', medium: 'medium', low: 'low' }),
+      exposedGroups: z.array(z.string()).default(['internet-facing']),
+      /** The severities each SSVC decision allows; the published severity is held inside the range. */
+      severityByDecision: z
+        .object({
+          act: severityRange.default({ min: 'critical', max: 'critical' }),
+          attend: severityRange.default({ min: 'high', max: 'high' }),
+          'track*': severityRange.default({ min: 'medium', max: 'high' }),
+          track: severityRange.default({ min: 'low', max: 'medium' }),
+        })
+        .default(DEFAULT_DECISION_SEVERITIES),
+    })
+    .default({
+      epssActivePercentile: 0.95,
+      missionByCriticality: { critical: 'high', high: 'medium', medium: 'medium', low: 'low' },
+      exposedGroups: ['internet-facing'],
+      severityByDecision: DEFAULT_DECISION_SEVERITIES,
+    }),
+});
+
+const slaTable = z.object({ critical: duration.optional(), high: duration.optional(), medium: duration.optional(), low: duration.optional() });
+
+/** A baseline: the lowest version of each package every host of `group` must run. */
+export const BaselineSchema = z.object({
+  group: z.string().min(1),
+  packages: z.array(z.object({ ecosystem: z.string().min(1), name: z.string().min(1), minVersion: z.string().min(1) })).min(1),
+});
+
+/**
+ * Where the offline copy of a package can be downloaded: for host packages of `ecosystem` (exact, or a
+ * prefix ending in `*` such as `Ubuntu:*`) and optionally only the named `packages`, `url` is a template
+ * with `{name}`, `{version}` (epoch removed, as in package file names), `{evr}` (the version as written)
+ * and `{ecosystem}`. `checksumUrl`, same template, names a file whose first 64-hex-digit word is the sha256.
+ */
+export const ArtifactSourceSchema = z.object({
+  ecosystem: z.string().min(1),
+  packages: z.array(z.string()).optional(),
+  url: z.string().regex(/^https?:\/\//, 'an http(s) URL template such as "http://mirror.internal/pool/{name}_{version}_amd64.deb"'),
+  checksumUrl: z.string().regex(/^https?:\/\//, 'an http(s) URL template').optional(),
+});
+
+export const ApprovalRuleSchema = z.object({
+  name: z.string().optional(),
+  severity: z.array(severity).min(1).optional(),
+  /** Matches when any affected host is in this group. */
+  group: z.string().optional(),
+  quorum: z.number().int().min(1).optional(),
+  approversGroup: z.string().optional(),
+  vetoGroup: z.string().optional(),
+  rejectsNeeded: z.number().int().min(1).optional(),
+  requireRejectReason: z.boolean().optional(),
+  ttl: duration.optional(),
+  escalateTo: z.string().optional(),
+  /** Chat votes are refused with a link to the web console, where the approver signs in again. */
+  requireReauth: z.boolean().optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -75,8 +146,31 @@ export const ConfigSchema = z.object({
       maxBytes: z.number().int().positive().default(50 * 1024 * 1024),
       timeoutMs: z.number().int().positive().default(30_000),
       maxRedirects: z.number().int().min(0).max(20).default(5),
+      connectTimeoutMs: z.number().int().positive().default(10_000),
+      /** Host names or IPs a feed may reach although they are loopback, private or link-local. */
+      allowHosts: z.array(z.string().min(1)).default([]),
+      /** Wait after a failed poll of a feed whose server was busy or down, doubling per failure up to backoffMaxMs. */
+      backoffBaseMs: z.number().int().positive().default(60_000),
+      backoffMaxMs: z.number().int().positive().default(6 * 3_600_000),
     })
-    .default({ maxBytes: 50 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5 }),
+    .default({
+      maxBytes: 50 * 1024 * 1024,
+      timeoutMs: 30_000,
+      maxRedirects: 5,
+      connectTimeoutMs: 10_000,
+      allowHosts: [],
+      backoffBaseMs: 60_000,
+      backoffMaxMs: 6 * 3_600_000,
+    }),
+  /** Patch artifact cache (`patchdeck patches fetch`): content-addressed files under `dir/sha256/`. */
+  artifacts: z
+    .object({
+      dir: z.string().default('./data/artifacts'),
+      maxBytes: z.number().int().positive().default(4 * 1024 * 1024 * 1024),
+      timeoutMs: z.number().int().positive().default(600_000),
+      sources: z.array(ArtifactSourceSchema).default([]),
+    })
+    .default({ dir: './data/artifacts', maxBytes: 4 * 1024 * 1024 * 1024, timeoutMs: 600_000, sources: [] }),
   policy: z
     .object({
       alertThreshold: severity.default('high'),
@@ -85,14 +179,39 @@ export const ConfigSchema = z.object({
         .default({ critical: '24h', high: '7d', medium: '30d', low: '90d' }),
       /** How exposures are classified; absent means the built-in policy (DEFAULT_CLASSIFICATION_POLICY in core/classify.ts). */
       classification: ClassificationPolicySchema.optional(),
+      /** Stricter SLAs for some host groups; the strictest of a host's groups applies. */
+      slaByGroup: z.record(z.string(), slaTable).default({}),
+      /** Longest an exemption or mitigation may run before it must be renewed. */
+      maxExemption: duration.default('180d'),
     })
-    .default({ alertThreshold: 'high', sla: { critical: '24h', high: '7d', medium: '30d', low: '90d' } }),
+    .default({ alertThreshold: 'high', sla: { critical: '24h', high: '7d', medium: '30d', low: '90d' }, slaByGroup: {}, maxExemption: '180d' }),
+  baselines: z.array(BaselineSchema).default([]),
   approvals: z
-    .object({ approversGroup: z.string().default('approvers'), quorum: z.number().int().min(1).default(1) })
-    .default({ approversGroup: 'approvers', quorum: 1 }),
+    .object({
+      approversGroup: z.string().default('approvers'),
+      quorum: z.number().int().min(1).default(1),
+      /** A reject from this group rejects whatever the approvals; its members may reject but not approve unless also approvers. */
+      vetoGroup: z.string().optional(),
+      /** Rejects from ordinary approvers needed to reject (a veto always rejects at once). */
+      rejectsNeeded: z.number().int().min(1).default(1),
+      requireRejectReason: z.boolean().default(false),
+      /** An unanswered request expires after this long and is escalated to `escalateTo`; the case keeps waiting. */
+      ttl: duration.optional(),
+      escalateTo: z.string().optional(),
+      /** Person ids who run rollouts: separation of duties keeps them from approving. */
+      deployers: z.array(z.string()).default([]),
+      /** First rule matching the case's severity and affected host groups wins; fields it leaves out come from above. */
+      rules: z.array(ApprovalRuleSchema).default([]),
+    })
+    .default({ approversGroup: 'approvers', quorum: 1, rejectsNeeded: 1, requireRejectReason: false, deployers: [], rules: [] }),
   people: z.array(PersonSchema).default([]),
   routing: z
-    .object({ defaultChannel: z.string().default('#patching'), rules: z.array(RouteSchema).default([]) })
+    .object({
+      defaultChannel: z.string().default('#patching'),
+      rules: z.array(RouteSchema).default([]),
+      /** Where operational notices (a feed failing again and again) go; absent: defaultChannel. */
+      opsChannel: z.string().optional(),
+    })
     .default({ defaultChannel: '#patching', rules: [] }),
   rollout: z
     .object({
@@ -135,6 +254,20 @@ export const ConfigSchema = z.object({
       botId: z.string().optional(),
     })
     .default({}),
+  teams: z
+    .object({
+      appId: z.string().optional(),
+      appPassword: z.string().optional(),
+      /** Single-tenant bots: activities from other tenants are refused and tokens come from this tenant. */
+      tenantId: z.string().optional(),
+      /** Where the Bot Connector's signing keys are described; tests point it at a fake. */
+      openIdMetadataUrl: z.string().url().optional(),
+      /** Token authority for outgoing calls (`<loginUrl>/oauth2/v2.0/token`); tests point it at a fake. */
+      loginUrl: z.string().url().optional(),
+      /** Channel name (as routing writes it, e.g. `#patching`) → Teams conversation id. */
+      channels: z.record(z.string(), z.string()).default({}),
+    })
+    .default({ channels: {} }),
   web: z.object({ sessionSecret: z.string().min(16).optional() }).default({}),
   inventory: z
     .object({
@@ -149,4 +282,6 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type FeedConfig = z.infer<typeof FeedConfigSchema>;
+export type ArtifactSource = z.infer<typeof ArtifactSourceSchema>;
 export type Person = z.infer<typeof PersonSchema>;
+export type ApprovalRuleConfig = z.infer<typeof ApprovalRuleSchema>;

@@ -211,3 +211,164 @@ export function matchAdvisory(affected: AffectedPackage[], installed: HostPackag
   }
   return undetermined ?? lastMiss ?? { affected: false, fixed: null, reason: `${installed.name} is not named by the advisory`, undetermined: false };
 }
+
+/** Windows updates are matched by KB id, not by version: see `matchWindowsKb`. */
+export const WINDOWS_KB_ECOSYSTEM = 'Windows';
+
+/** `KB5031354`, `kb5031354` or `5031354` → `KB5031354`; null for anything else. */
+function kbId(text: string): string | null {
+  const match = /^(?:KB)?(\d{6,8})$/i.exec(text.trim());
+  return match ? `KB${match[1]}` : null;
+}
+
+/**
+ * Which KB supersedes which, gathered from every Windows `affected` entry Patchdeck holds (an entry
+ * says what its fix supersedes; a later advisory says what supersedes that fix). Edges point both ways
+ * so the walk can go to newer (cumulative) updates and to older ones.
+ */
+export interface KbSupersedence {
+  /** KB → KBs that directly supersede it (newer). */
+  newer: Map<string, Set<string>>;
+  /** KB → KBs it directly supersedes (older). */
+  older: Map<string, Set<string>>;
+}
+
+export function buildKbSupersedence(entries: Iterable<AffectedPackage>): KbSupersedence {
+  const graph: KbSupersedence = { newer: new Map(), older: new Map() };
+  const link = (newKb: string, oldKb: string) => {
+    if (newKb === oldKb) return;
+    (graph.newer.get(oldKb) ?? graph.newer.set(oldKb, new Set()).get(oldKb)!).add(newKb);
+    (graph.older.get(newKb) ?? graph.older.set(newKb, new Set()).get(newKb)!).add(oldKb);
+  };
+  for (const entry of entries) {
+    if (entry.ecosystem !== WINDOWS_KB_ECOSYSTEM) continue;
+    const fix = kbId(entry.name);
+    if (fix === null) continue;
+    for (const old of entry.supersedes ?? []) {
+      const id = kbId(old);
+      if (id !== null) link(fix, id);
+    }
+    for (const later of entry.supersededBy ?? []) {
+      const id = kbId(later);
+      if (id !== null) link(id, fix);
+    }
+  }
+  return graph;
+}
+
+/** Every KB reachable from `kb` along one direction, not counting `kb` itself (cycles in bad data are safe). */
+function reach(edges: Map<string, Set<string>>, kb: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [kb];
+  while (queue.length > 0) {
+    for (const next of edges.get(queue.pop()!) ?? []) {
+      if (next === kb || seen.has(next)) continue;
+      seen.add(next);
+      queue.push(next);
+    }
+  }
+  return seen;
+}
+
+/**
+ * Whether a Windows host, given its installed KB ids, is exposed to one Windows `affected` entry (its
+ * `name` is the fixing KB). Not exposed when the host has the fix or any KB that supersedes it,
+ * transitively (a later cumulative update contains the fix). Exposed when it has instead an older KB
+ * of the same line (one the fix supersedes): that tells the update is for this host's Windows version.
+ * A host with no KB of the line is not exposed when the line is known (the update is for another
+ * Windows version) and undetermined when the entry names no superseded KB at all.
+ */
+export function matchWindowsKb(affected: AffectedPackage, installedKbs: ReadonlySet<string>, graph: KbSupersedence): MatchResult {
+  const fix = kbId(affected.name);
+  if (affected.ecosystem !== WINDOWS_KB_ECOSYSTEM || fix === null) {
+    return { affected: false, fixed: null, reason: `${affected.ecosystem} ${affected.name} is not a Windows KB`, undetermined: false };
+  }
+  const installed = new Set([...installedKbs].map((k) => kbId(k)).filter((k): k is string => k !== null));
+  if (installed.has(fix)) return { affected: false, fixed: null, reason: `${fix} is installed`, undetermined: false };
+  const newer = [...reach(graph.newer, fix)].filter((k) => installed.has(k)).sort();
+  if (newer.length > 0) {
+    return { affected: false, fixed: null, reason: `${newer[0]} is installed and supersedes ${fix}`, undetermined: false };
+  }
+  const line = reach(graph.older, fix);
+  const older = [...line].filter((k) => installed.has(k)).sort();
+  if (older.length > 0) {
+    return { affected: true, fixed: fix, reason: `${older.join(', ')} installed, which ${fix} supersedes; ${fix} or a later update is missing`, undetermined: false };
+  }
+  if (line.size === 0) {
+    return { affected: false, fixed: null, reason: `cannot tell whether ${fix} applies: it names no superseded update and none of its KBs is installed`, undetermined: true };
+  }
+  return { affected: false, fixed: null, reason: `no update of ${fix}'s line is installed: it is for another Windows version`, undetermined: false };
+}
+
+/**
+ * The Windows entries of an advisory that expose a host, one result per fixing KB; misses are left out
+ * and undetermined results kept so callers can leave earlier findings as they were.
+ */
+export function matchWindowsAdvisory(
+  affected: AffectedPackage[],
+  installedKbs: ReadonlySet<string>,
+  graph: KbSupersedence,
+): { kb: string; result: MatchResult }[] {
+  const out: { kb: string; result: MatchResult }[] = [];
+  for (const entry of affected) {
+    if (entry.ecosystem !== WINDOWS_KB_ECOSYSTEM) continue;
+    const result = matchWindowsKb(entry, installedKbs, graph);
+    if (result.affected || result.undetermined) out.push({ kb: kbId(entry.name) ?? entry.name, result });
+  }
+  return out;
+}
+
+/** An advisory's match data, as incremental and triple matching need it. */
+export interface AdvisoryAffected {
+  id: string;
+  affected: AffectedPackage[];
+}
+
+/** One advisory that affects (or cannot be decided for) one distinct installed (ecosystem, name, version). */
+export interface TripleMatch {
+  advisoryId: string;
+  triple: HostPackage;
+  result: MatchResult;
+}
+
+const nameKey = (ecosystem: string, name: string) => `${ecosystem}\u0000${normalizePackageName(ecosystem, name)}`;
+
+/**
+ * Matches distinct installed (ecosystem, package, version) triples against advisories, each pair
+ * once: a fleet of 10,000 hosts running the same versions is a few thousand triples, so the work no
+ * longer grows with the number of hosts. Only advisories naming a triple's package (source or binary
+ * name) are version-checked. Returns the affected and the undetermined pairs; hosts are attached
+ * afterwards (store: `listHostsWithTriples`). Windows KB entries are not matched here (`matchWindowsKb`).
+ * Incremental use: a new or changed advisory → pass only it, with the triples of its package names
+ * (store: `listPackageTriples(db, { advisoryIds })`); a changed host → pass its own packages and the
+ * advisories naming them.
+ */
+export function matchPackageTriples(advisories: Iterable<AdvisoryAffected>, triples: Iterable<HostPackage>): TripleMatch[] {
+  const byName = new Map<string, Map<string, AffectedPackage[]>>();
+  for (const advisory of advisories) {
+    for (const entry of advisory.affected) {
+      if (entry.ecosystem === WINDOWS_KB_ECOSYSTEM) continue;
+      for (const name of affectedPackageNames(entry)) {
+        const key = nameKey(entry.ecosystem, name);
+        let perAdvisory = byName.get(key);
+        if (!perAdvisory) {
+          perAdvisory = new Map();
+          byName.set(key, perAdvisory);
+        }
+        const entries = perAdvisory.get(advisory.id) ?? [];
+        entries.push(entry);
+        perAdvisory.set(advisory.id, entries);
+      }
+    }
+  }
+  const out: TripleMatch[] = [];
+  for (const triple of triples) {
+    const perAdvisory = byName.get(nameKey(triple.ecosystem, triple.name));
+    if (!perAdvisory) continue;
+    for (const [advisoryId, entries] of perAdvisory) {
+      const result = matchAdvisory(entries, triple);
+      if (result.affected || result.undetermined) out.push({ advisoryId, triple, result });
+    }
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { TARGET_STATES, type CaseState, type KevFacts, type RolloutState, type S
  * Adaptive Card, the web console to HTML. An action's `value` names the case and the action only;
  * who may do it is decided on the server.
  */
-export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review';
+export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure';
 
 export const ACTION_IDS = ['approve', 'reject', 'signoff', 'signoff_reject'] as const;
 export type ActionId = (typeof ACTION_IDS)[number];
@@ -389,5 +389,47 @@ function buildHalt(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage
     actions: [],
     link: rolloutLink(rollout, view, opts),
     footer: null,
+  };
+}
+
+/** A feed that keeps failing, as the ops notice shows it (the store's feed state plus its config). */
+export interface FeedFailureView {
+  name: string;
+  kind: string;
+  /** The feed's URL or file from config; null when it has neither. */
+  source: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastSuccessAt: string | null;
+  /** When polls try again after a backoff; null when the schedule decides. */
+  nextAttemptAt: string | null;
+}
+
+/** The ops notice for a feed that failed several runs in a row; sent once per run of failures. */
+export function buildFeedFailureMessage(feed: FeedFailureView, opts: { publicUrl: string; timezone: string; now: Date }): ChatMessage {
+  const title = `Feed ${feed.name} is failing`;
+  const lastGood =
+    feed.lastSuccessAt === null ? 'never' : `${formatInZone(feed.lastSuccessAt, opts.timezone)} (${describeRelative(feed.lastSuccessAt, opts.now)})`;
+  const error = feed.lastError ?? 'No error was recorded.';
+  return {
+    kind: 'feed_failure',
+    caseId: null,
+    title,
+    severity: null,
+    text: `${title}: ${plural(feed.consecutiveFailures, 'failed run')} in a row. Last success: ${lastGood}. ${withFullStop(error)}`,
+    facts: [
+      { label: 'Kind', value: feed.kind },
+      { label: 'Source', value: feed.source ?? 'None configured' },
+      { label: 'Failed runs in a row', value: String(feed.consecutiveFailures) },
+      { label: 'Last success', value: lastGood },
+      ...(feed.nextAttemptAt === null ? [] : [{ label: 'Next attempt', value: formatInZone(feed.nextAttemptAt, opts.timezone) }]),
+    ],
+    sections: [
+      { heading: 'Last error', lines: [error] },
+      { heading: 'What to do', lines: [`Check the source, then run \`patchdeck feeds poll --feed ${feed.name}\`; \`patchdeck feeds status\` shows every feed.`] },
+    ],
+    actions: [],
+    link: null,
+    footer: 'Reported once; the next good run clears it.',
   };
 }

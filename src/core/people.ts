@@ -4,6 +4,8 @@ export interface PersonRecord {
   name: string;
   groups: string[];
   slack?: string | undefined;
+  /** Microsoft Entra object id of their Teams account. */
+  teams?: string | undefined;
   email?: string | undefined;
 }
 
@@ -13,6 +15,10 @@ export function findPersonById(people: readonly PersonRecord[], id: string): Per
 
 export function findPersonBySlackId(people: readonly PersonRecord[], slackUserId: string): PersonRecord | null {
   return people.find((p) => p.slack !== undefined && p.slack === slackUserId) ?? null;
+}
+
+export function findPersonByTeamsId(people: readonly PersonRecord[], aadObjectId: string): PersonRecord | null {
+  return people.find((p) => p.teams !== undefined && p.teams === aadObjectId) ?? null;
 }
 
 export function isInGroup(person: PersonRecord, group: string): boolean {

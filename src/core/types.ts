@@ -40,6 +40,25 @@ export interface AffectedPackage {
   binaries: string[];
   ranges: AffectedRange[];
   versions: string[];
+  /**
+   * Windows only (ecosystem `Windows`, name = the fixing KB such as `KB5032190`, ranges and versions
+   * empty): KB ids this update supersedes (MSRC CVRF `Supercedence`, e.g. `KB5031354`), and KB ids known
+   * to supersede it. Matching builds one supersedence graph from every advisory's entries.
+   */
+  supersedes?: string[];
+  supersededBy?: string[];
+}
+
+/** One FIRST EPSS score: the probability of exploitation activity in the next 30 days, and its percentile, as of a day. */
+export interface EpssScoreInput {
+  cve: string;
+  /** 0..1 */
+  epss: number;
+  /** 0..1 */
+  percentile: number;
+  /** `YYYY-MM-DD`, the day the score is for. */
+  scoreDate: string;
+  modelVersion: string | null;
 }
 
 export interface KevFacts {
@@ -73,6 +92,56 @@ export interface AdvisoryInput {
   kev: KevFacts | null;
   /** Source-specific severity words, e.g. Ubuntu priority or GitHub rating, kept for the reasons text. */
   vendorSeverity: string | null;
+  /** Vendor facts beyond the match data (CSAF, MSRC); stored in `advisories.vendor_details`. */
+  remediations?: AdvisoryRemediation[];
+  threats?: AdvisoryThreat[];
+  products?: AdvisoryProduct[];
+  provenance?: AdvisoryProvenance;
+}
+
+/** A vendor's remedy for some products: CSAF `remediations[]`, MSRC `vuln:Remediation`. */
+export interface AdvisoryRemediation {
+  /** CSAF category (`vendor_fix`, `workaround`, `mitigation`, `no_fix_planned`, `none_available`) or MSRC Type in that form. */
+  category: string;
+  details: string;
+  url: string | null;
+  productIds: string[];
+  /** MSRC: the KB article (`KB5032189`), what it supersedes, and the build that carries the fix. */
+  kb?: string | null;
+  supercedence?: string | null;
+  fixedBuild?: string | null;
+  /** MSRC `RestartRequired` (`Yes`, `Maybe`, `No`); CSAF `restart_required.category` (`none`, `machine`, …). */
+  restartRequired?: string | null;
+}
+
+/** A vendor's statement about impact or exploitation: CSAF `threats[]`, MSRC `vuln:Threat`. */
+export interface AdvisoryThreat {
+  /** `impact`, `exploit_status`, `target_set` (CSAF), or MSRC Type (`Severity`, `Impact`, `Exploit Status`) lower-cased with `_`. */
+  category: string;
+  details: string;
+  productIds: string[];
+}
+
+/** A product the vendor's document names, with what identifies it. */
+export interface AdvisoryProduct {
+  id: string;
+  name: string;
+  cpe: string | null;
+  purl: string | null;
+  /** CSAF product status (`fixed`, `known_affected`, …) the product is listed under, if any. */
+  status: string[];
+}
+
+/** How far the document an advisory came from was checked (CSAF hashes and OpenPGP signature). */
+export interface AdvisoryProvenance {
+  /** `signed`: hash files (when published) and the signature verified with a key the provider lists. `unverified`: nothing to check against. */
+  verification: 'signed' | 'unverified';
+  /** `file` when the operator named it on disk, `url` when fetched. */
+  origin: 'file' | 'url';
+  /** Fingerprint of the key that made the signature, upper-case hex. */
+  signer: string | null;
+  /** Hash files that matched (`sha256`, `sha512`). */
+  hashes: string[];
 }
 
 export interface HostPackage {

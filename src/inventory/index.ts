@@ -2,12 +2,18 @@ import path from 'node:path';
 import { PatchdeckError } from '../core/errors.js';
 import { csvInventory } from './csv.js';
 import { jsonInventory } from './json.js';
+import { osqueryInventory } from './osquery.js';
+import { sshScanner } from './ssh-scan.js';
+import { windowsKbInventory } from './windows-kb.js';
 import type { InventoryFormat } from './types.js';
 
-export type { InventoryFormat, InventoryReject, ParsedInventory } from './types.js';
+export type { InventoryFormat, InventoryReject, InventoryScanner, ParsedInventory } from './types.js';
 
 /** Every inventory format, one per file in this folder. */
-export const INVENTORY_FORMATS: readonly InventoryFormat[] = [jsonInventory, csvInventory];
+export const INVENTORY_FORMATS: readonly InventoryFormat[] = [jsonInventory, csvInventory, osqueryInventory, windowsKbInventory];
+
+/** Every live scanner, one per file in this folder. */
+export const INVENTORY_SCANNERS = [sshScanner] as const;
 
 export function inventoryFormatNames(): string[] {
   return INVENTORY_FORMATS.map((f) => f.name);

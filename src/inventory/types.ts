@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizePackageName } from '../core/matching.js';
 import { CRITICALITIES, type HostInput } from '../core/types.js';
+import type { HostAttribute } from '../store/queries/hosts.js';
 
 /** One host or row an inventory file could not use, with where it is and which field is at fault. */
 export interface InventoryReject {
@@ -16,6 +17,17 @@ export interface InventoryReject {
 export interface ParsedInventory {
   hosts: HostInput[];
   rejects: InventoryReject[];
+  /** Set by sources that know only part of a host (osquery, hotfix lists); absent means whole hosts. */
+  scope?: ImportScope;
+}
+
+/**
+ * What a partial source may change: a host already stored keeps the attributes in `keep` (a new host
+ * gets the parsed defaults), and loses only its packages of the ecosystems the source reports for it.
+ */
+export interface ImportScope {
+  keep: HostAttribute[];
+  replace: 'reported-ecosystems';
 }
 
 /** An inventory file format. One per file in this folder, listed in `index.ts`. */
@@ -30,6 +42,12 @@ export interface InventoryFormat {
    * when the file as a whole cannot be read.
    */
   parse(text: string, source: string): ParsedInventory;
+}
+
+/** A live source that reads hosts from the machines themselves. One per file in this folder, listed in `index.ts`. */
+export interface InventoryScanner {
+  name: string;
+  description: string;
 }
 
 /**
@@ -47,13 +65,24 @@ const ECOSYSTEM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ._:-]*$/;
 
 const text = (what: string) => z.string({ error: `${what} is required` }).trim().min(1, `${what} is required`);
 
+/** Hotfixes (ecosystem `Windows`, name `KB5031354`) carry their install date as version, or '' when unknown. */
+export const WINDOWS_ECOSYSTEM = 'Windows';
+const VERSION_MESSAGE = 'version has characters a version cannot have (spaces, quotes, shell characters, or a leading "-")';
+
 export const HostPackageSchema = z
   .object({
     ecosystem: text('ecosystem').regex(ECOSYSTEM_PATTERN, 'ecosystem must look like "Debian:12", "Ubuntu:22.04:LTS", "npm" or "PyPI"'),
     name: text('package name').max(214).regex(PACKAGE_NAME_PATTERN, 'package name has characters a package name cannot have (spaces, quotes, shell characters, or a leading "-")'),
-    version: text('version').max(200).regex(VERSION_PATTERN, 'version has characters a version cannot have (spaces, quotes, shell characters, or a leading "-")'),
+    version: z.string({ error: 'version is required' }).trim().max(200),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((p, check) => {
+    if (p.version === '') {
+      if (p.ecosystem !== WINDOWS_ECOSYSTEM) check.addIssue({ code: 'custom', path: ['version'], message: 'version is required' });
+    } else if (!VERSION_PATTERN.test(p.version)) {
+      check.addIssue({ code: 'custom', path: ['version'], message: VERSION_MESSAGE });
+    }
+  });
 
 export const HostRecordSchema = z
   .object({

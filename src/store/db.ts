@@ -157,7 +157,8 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
   if (done !== null && wanted.every((name) => done.has(name))) return { applied: [] };
 
   // Without `migrationTableSchema` Kysely would accept its tables from any schema of the database.
-  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  // Unordered: a migration merged later with a lower number (parallel branches) still runs.
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new PatchdeckError('PD_DB_MIGRATION', `database migration failed: ${String((error as Error).message ?? error)}`, {

@@ -22,6 +22,8 @@ export interface AdvisoriesTable {
   cvss_vector: string | null;
   kev: string | null;
   vendor_severity: string | null;
+  /** JSON: remediations, threats, products, provenance of vendor feeds (CSAF, MSRC); null otherwise (migration 0003). */
+  vendor_details: Generated<string | null>;
   content_hash: string;
   ingested_at: string;
   updated_at: string;
@@ -80,6 +82,8 @@ export interface ExposuresTable {
   status: string;
   resolved_at: string | null;
   case_id: number | null;
+  /** The exemption or mitigation that holds this exposure (status `exempt`/`mitigated`), migration 0006. */
+  exemption_id: Generated<number | null>;
 }
 
 export interface CasesTable {
@@ -96,6 +100,17 @@ export interface CasesTable {
   decided_at: string | null;
   plan_hash: string | null;
   channel: string | null;
+  /** An operator's severity for this case, kept across re-assessment (migration 0006). */
+  severity_override: Generated<string | null>;
+  override_reason: Generated<string | null>;
+  override_by: Generated<string | null>;
+  override_at: Generated<string | null>;
+  /** When the current approval request was posted; its TTL counts from here (null: created_at). Migration 0008. */
+  approval_requested_at: Generated<string | null>;
+  /** When the approval request outlived its TTL and was escalated (migration 0008). */
+  approval_expired_at: Generated<string | null>;
+  /** A deferred case returns to awaiting_approval at this time (migration 0008). */
+  deferred_until: Generated<string | null>;
 }
 
 export interface VotesTable {
@@ -107,6 +122,12 @@ export interface VotesTable {
   via: string;
   comment: string | null;
   at: string;
+  /** `counted`, or `void` once the plan it was cast for changed (migration 0008). */
+  status: Generated<string>;
+  /** The case's plan hash when the vote was cast (migration 0008). */
+  plan_hash: Generated<string | null>;
+  voided_at: Generated<string | null>;
+  void_reason: Generated<string | null>;
 }
 
 export interface RolloutsTable {
@@ -200,6 +221,68 @@ export interface FeedStateTable {
   last_error_at: string | null;
   consecutive_failures: number;
   items: number;
+  /** Validators of the last good fetch of `validators_url` (migration 0004). */
+  etag: string | null;
+  last_modified: string | null;
+  validators_url: string | null;
+  /** A busy or failing server asked us to wait: polls skip the feed until then. */
+  next_attempt_at: string | null;
+  /** When the current run of failures was posted to the ops channel; cleared by a good run. */
+  failure_notified_at: string | null;
+}
+
+/** One downloaded patch artifact per URL; the file is `<artifacts.dir>/sha256/<ab>/<sha256>`. */
+export interface ArtifactsTable {
+  url: string;
+  sha256: string;
+  /** bigint: PostgreSQL returns it as a string; read with Number(). */
+  size: number | string;
+  content_type: string | null;
+  fetched_at: string;
+  fetched_by: string;
+}
+
+export interface CaseArtifactsTable {
+  case_id: number;
+  url: string;
+  /** `csaf` (a remediation URL in the advisory) or `source` (config artifacts.sources). */
+  origin: string;
+  ecosystem: string | null;
+  package: string | null;
+  version: string | null;
+  linked_at: string;
+}
+
+/** A feed document refused by its authenticity checks (hash, OpenPGP signature); never ingested (migration 0003). */
+export interface FeedQuarantineTable {
+  id: Generated<number>;
+  feed: string;
+  location: string;
+  reason: string;
+  detail: string;
+  sha256: string;
+  received_at: string;
+}
+
+/** An exemption (accepted risk) or mitigation (workaround) with a required expiry, migration 0006. */
+export interface ExemptionsTable {
+  id: Generated<number>;
+  /** `exemption` or `mitigation`. */
+  kind: string;
+  /** Exactly one of host and group_name. */
+  host: string | null;
+  group_name: string | null;
+  /** Exactly one of advisory_id and package. */
+  advisory_id: string | null;
+  package: string | null;
+  control: string;
+  reason: string;
+  approved_by: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  expired_at: string | null;
+  revoked_at: string | null;
 }
 
 export interface EpssScoresTable {
@@ -208,6 +291,31 @@ export interface EpssScoresTable {
   percentile: number;
   score_date: string;
   model_version: string | null;
+}
+
+/** Event ids a chat platform delivered, so a redelivery (Slack's retries) is processed once. */
+export interface ChatEventReceiptsTable {
+  platform: string;
+  event_id: string;
+  received_at: string;
+}
+
+/** A Teams conversation the bot was added to or spoken to in; `reference` is the stored ConversationReference (JSON). */
+export interface TeamsConversationsTable {
+  conversation_id: string;
+  channel_name: string | null;
+  team_name: string | null;
+  tenant_id: string | null;
+  service_url: string;
+  reference: string;
+  updated_at: string;
+}
+
+/** The Teams user id (MRI, `29:…`) last seen for an Entra object id. */
+export interface TeamsUsersTable {
+  aad_object_id: string;
+  user_id: string;
+  updated_at: string;
 }
 
 export interface Database {
@@ -228,4 +336,11 @@ export interface Database {
   leases: LeasesTable;
   feed_state: FeedStateTable;
   epss_scores: EpssScoresTable;
+  exemptions: ExemptionsTable;
+  feed_quarantine: FeedQuarantineTable;
+  artifacts: ArtifactsTable;
+  case_artifacts: CaseArtifactsTable;
+  teams_conversations: TeamsConversationsTable;
+  teams_users: TeamsUsersTable;
+  chat_event_receipts: ChatEventReceiptsTable;
 }

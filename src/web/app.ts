@@ -8,6 +8,7 @@ import { buildReview } from '../workflow/reviews.js';
 import { createViewRenderer, VIEWS_DIR } from './render.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerCaseRoutes } from './routes/cases.js';
+import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
 import { createSessionManager } from './session.js';
@@ -73,6 +74,7 @@ export function createWebApp(deps: WebAppDeps): Application {
   registerDashboardRoutes(app, web);
   registerCaseRoutes(app, web);
   registerRolloutRoutes(app, web);
+  registerComplianceRoutes(app, web);
 
   app.use((req, res) => {
     sendErrorPage(web, req, res, 404, 'Page not found', 'There is nothing at this address. Go back to the dashboard.');

@@ -1,10 +1,24 @@
-import { eligibilityRefusal, evaluateVote, type ApprovalPolicy, type ExistingVote, type VoteSubject } from '../core/approvals.js';
+import { z } from 'zod';
+import { parseDurationMs } from '../config/schema.js';
+import {
+  approvalPlanHash,
+  describeApprovalRule,
+  eligibilityRefusal,
+  evaluateVote,
+  explainTally,
+  selectApprovalRule,
+  type AppliedApprovalRule,
+  type ExistingVote,
+  type VoteSubject,
+} from '../core/approvals.js';
+import { PatchdeckError } from '../core/errors.js';
 import { findPersonById } from '../core/people.js';
-import type { CaseState, Channel, RolloutState, VoteDecision, VoteStage } from '../core/types.js';
+import type { CaseState, Channel, RolloutState, Severity, VoteDecision, VoteStage } from '../core/types.js';
 import type { Executor } from '../store/db.js';
+import { fromJson } from '../store/json.js';
 import { lockCase, moveCase } from './case-transitions.js';
-import { recordChange, type WorkflowContext } from './context.js';
-import { JOB_KINDS } from './jobs.js';
+import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
+import { JOB_KINDS, type JobHandlers } from './jobs.js';
 
 export interface CastVoteInput {
   caseId: number;
@@ -14,6 +28,8 @@ export interface CastVoteInput {
   decision: VoteDecision;
   via: Channel;
   comment?: string;
+  /** The plan hash the voter saw (a face embeds it in the button); a vote for another plan is refused. */
+  planHash?: string;
 }
 
 export type CastVoteResult =
@@ -23,16 +39,46 @@ export type CastVoteResult =
 type Refusal = Extract<CastVoteResult, { status: 'refused' }>;
 
 const MAX_COMMENT = 2000;
+const SYSTEM_ACTOR = 'patchdeck';
+/** Chat faces: the ones a rule with `requireReauth` sends to the web console. */
+const CHAT_CHANNELS: ReadonlySet<Channel> = new Set(['slack', 'teams']);
 
-function policyOf(ctx: WorkflowContext): ApprovalPolicy {
-  return { approversGroup: ctx.config.approvals.approversGroup, quorum: ctx.config.approvals.quorum };
+type CaseRow = NonNullable<Awaited<ReturnType<typeof lockCase>>>;
+
+/** The rule that governs this case: matched on its severity and the groups of every host in it. */
+async function approvalRuleFor(trx: Executor, ctx: WorkflowContext, caseRow: { id: number; severity: string }): Promise<AppliedApprovalRule> {
+  const rows = await trx
+    .selectFrom('exposures')
+    .innerJoin('hosts', 'hosts.id', 'exposures.host_id')
+    .select('hosts.groups')
+    .where('exposures.case_id', '=', caseRow.id)
+    .distinct()
+    .execute();
+  const hostGroups = [...new Set(rows.flatMap((r) => fromJson<string[]>(r.groups, [])))];
+  return selectApprovalRule(ctx.config.approvals, { severity: caseRow.severity as Severity, hostGroups });
 }
 
-async function loadSubject(trx: Executor, caseRow: { id: number; state: string; requested_by: string }): Promise<{ subject: VoteSubject; rolloutId: number | null }> {
+/** The hash of what an approval of this case would allow now: its hosts with open exposures, packages and fixed versions. */
+async function currentPlanHash(trx: Executor, caseRow: { id: number; advisory_id: string }): Promise<string> {
+  const rows = await trx
+    .selectFrom('exposures')
+    .innerJoin('hosts', 'hosts.id', 'exposures.host_id')
+    .select(['hosts.name', 'exposures.ecosystem', 'exposures.package', 'exposures.fixed'])
+    .where('exposures.case_id', '=', caseRow.id)
+    .where('exposures.status', '=', 'open')
+    .execute();
+  return approvalPlanHash({
+    caseId: caseRow.id,
+    advisoryId: caseRow.advisory_id,
+    targets: rows.map((r) => ({ host: r.name, ecosystem: r.ecosystem, package: r.package, fixed: r.fixed })),
+  });
+}
+
+async function loadSubject(trx: Executor, caseRow: CaseRow): Promise<{ subject: VoteSubject; rolloutId: number | null }> {
   const rollout = await trx
     .selectFrom('rollouts')
     .select(['id', 'state', 'started_by'])
-    .where('case_id', '=', caseRow.id)
+    .where('case_id', '=', Number(caseRow.id))
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
@@ -41,9 +87,26 @@ async function loadSubject(trx: Executor, caseRow: { id: number; state: string; 
       caseState: caseRow.state as CaseState,
       requestedBy: caseRow.requested_by,
       rollout: rollout ? { state: rollout.state as RolloutState, startedBy: rollout.started_by } : null,
+      planHash: caseRow.plan_hash,
     },
     rolloutId: rollout ? Number(rollout.id) : null,
   };
+}
+
+/** When the current approval request was posted: its TTL counts from here. */
+function requestedAtOf(caseRow: { created_at: string; approval_requested_at: string | null }): string {
+  return caseRow.approval_requested_at ?? caseRow.created_at;
+}
+
+function expiresAtOf(rule: AppliedApprovalRule, requestedAt: string): string | null {
+  return rule.ttl === null ? null : new Date(Date.parse(requestedAt) + parseDurationMs(rule.ttl)).toISOString();
+}
+
+/** The `approvals.expire` job for the request posted at `requestedAt`, if the rule has a TTL. */
+function expiryJobs(caseId: number, rule: AppliedApprovalRule, requestedAt: string): NonNullable<ChangeRecord['jobs']> {
+  const expiresAt = expiresAtOf(rule, requestedAt);
+  if (expiresAt === null) return [];
+  return [{ kind: JOB_KINDS.approvalsExpire, payload: { caseId }, runAt: new Date(expiresAt), uniqueKey: `case:${caseId}:approvals.expire:${requestedAt}` }];
 }
 
 /** Records the refusal in its own transaction: the attempt is evidence even though nothing changed. */
@@ -66,10 +129,11 @@ async function auditRefusal(ctx: WorkflowContext, attempt: { caseId: number; per
 }
 
 /**
- * Records a vote under the server-side approval policy. Refusals are audited, never thrown.
- * In one transaction: policy check against the current rows, the vote (one per person and stage;
- * the same vote again records nothing), its audit event, and — when the vote seals the decision —
- * the case's state change and the jobs it causes (message updates, rollout start or resume).
+ * Records a vote under the server-side approval policy (the first `approvals.rules` entry matching the
+ * case, else the defaults). Refusals are audited, never thrown. In one transaction: policy check
+ * against the current rows, the vote (one per person and stage, whatever face it came from; the same
+ * vote again records nothing), its audit event, and — when the vote seals the decision — the case's
+ * state change (its reason says how the tally decided) and the jobs it causes.
  */
 export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Promise<CastVoteResult> {
   const comment = input.comment?.trim() ? input.comment.trim().slice(0, MAX_COMMENT) : null;
@@ -77,36 +141,51 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
     const caseRow = await lockCase(trx, ctx, input.caseId);
     if (!caseRow) return { status: 'refused', code: 'PD_VOTE_NO_CASE', reason: `there is no case ${input.caseId}` };
     const caseId = Number(caseRow.id);
-    const { subject, rolloutId } = await loadSubject(trx, { id: caseId, state: caseRow.state, requested_by: caseRow.requested_by });
+    const { subject, rolloutId } = await loadSubject(trx, caseRow);
+    // A case opened before plans were bound has no stored hash: a button's hash is checked against the plan as it is now.
+    if (input.stage === 'approval' && subject.planHash === null && input.planHash !== undefined) {
+      subject.planHash = await currentPlanHash(trx, { id: caseId, advisory_id: caseRow.advisory_id });
+    }
+    const rule = await approvalRuleFor(trx, ctx, { id: caseId, severity: caseRow.severity });
     const voteRows = await trx
       .selectFrom('votes')
-      .select(['id', 'person', 'decision', 'comment'])
+      .select(['id', 'person', 'decision', 'comment', 'status', 'plan_hash'])
       .where('case_id', '=', caseId)
       .where('stage', '=', input.stage)
       .execute();
-    const votes: ExistingVote[] = voteRows.map((v) => ({ person: v.person, decision: v.decision as VoteDecision, comment: v.comment }));
+    const votes: ExistingVote[] = voteRows.filter((v) => v.status === 'counted').map((v) => ({ person: v.person, decision: v.decision as VoteDecision, comment: v.comment }));
     const evaluation = evaluateVote({
-      policy: policyOf(ctx),
+      policy: rule.policy,
       people: ctx.config.people,
       subject,
       votes,
-      vote: { stage: input.stage, personId: input.personId, decision: input.decision, comment },
+      vote: { stage: input.stage, personId: input.personId, decision: input.decision, comment, ...(input.planHash === undefined ? {} : { planHash: input.planHash }) },
     });
     if (!evaluation.allowed) return { status: 'refused', code: evaluation.code, reason: evaluation.reason };
     const stageOutcome = evaluation.tally.outcome;
     const outcome = input.stage === 'pilot_signoff' && stageOutcome === 'approved' ? 'signed_off' : stageOutcome;
     if (evaluation.duplicate) return { status: 'recorded', outcome, caseState: caseRow.state as CaseState };
+    if (input.stage === 'approval' && rule.requireReauth && CHAT_CHANNELS.has(input.via)) {
+      return {
+        status: 'refused',
+        code: 'PD_VOTE_REAUTH_REQUIRED',
+        reason: `${rule.label} needs approvers to sign in again for this decision: vote on the web console at ${ctx.config.publicUrl.replace(/\/$/, '')}/cases/${caseId}`,
+      };
+    }
 
     const now = ctx.clock.now().toISOString();
     const previous = voteRows.find((v) => v.person === input.personId);
+    const values = { decision: input.decision, via: input.via, comment, at: now, status: 'counted', plan_hash: subject.planHash ?? null, voided_at: null, void_reason: null };
     if (previous) {
-      await trx.updateTable('votes').set({ decision: input.decision, via: input.via, comment, at: now }).where('id', '=', previous.id).execute();
+      await trx.updateTable('votes').set(values).where('id', '=', previous.id).execute();
     } else {
-      await trx
-        .insertInto('votes')
-        .values({ case_id: caseId, stage: input.stage, person: input.personId, decision: input.decision, via: input.via, comment, at: now })
-        .execute();
+      await trx.insertInto('votes').values({ case_id: caseId, stage: input.stage, person: input.personId, ...values }).execute();
     }
+    const before = evaluation.replaces
+      ? { stage: input.stage, ...evaluation.replaces }
+      : previous
+        ? { stage: input.stage, person: previous.person, decision: previous.decision, comment: previous.comment, status: previous.status }
+        : null;
     const purpose = input.stage === 'approval' ? 'alert' : 'signoff';
     await recordChange(trx, ctx, {
       audit: [
@@ -115,7 +194,7 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
           action: 'vote.cast',
           subjectType: 'case',
           subjectId: caseId,
-          before: evaluation.replaces ? { stage: input.stage, ...evaluation.replaces } : null,
+          before,
           after: { stage: input.stage, person: input.personId, decision: input.decision, via: input.via, comment },
         },
       ],
@@ -125,7 +204,8 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
     let caseState = caseRow.state as CaseState;
     if (evaluation.sealed && input.stage === 'approval') {
       caseState = stageOutcome === 'approved' ? 'approved' : 'rejected';
-      await moveCase(trx, ctx, { caseId, from: subject.caseState, to: caseState, actor: input.personId, set: { decided_at: now } });
+      const reason = `${explainTally(evaluation.tally)} under ${rule.label}`;
+      await moveCase(trx, ctx, { caseId, from: subject.caseState, to: caseState, actor: input.personId, reason, set: { decided_at: now } });
       if (caseState === 'approved') {
         await recordChange(trx, ctx, {
           audit: [],
@@ -138,7 +218,7 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
     return { status: 'recorded', outcome, caseState };
   });
   if (result.status === 'refused') {
-    const what = { stage: input.stage, decision: input.decision, via: input.via };
+    const what = { stage: input.stage, decision: input.decision, via: input.via, ...(input.planHash === undefined ? {} : { planHash: input.planHash }) };
     return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'vote.refused', what }, result);
   }
   return result;
@@ -179,30 +259,270 @@ async function sealSignoff(
   return 'halted';
 }
 
-export type DeferCaseResult = { status: 'deferred'; caseState: CaseState } | Refusal;
+export type DeferCaseResult = { status: 'deferred'; caseState: CaseState; until: string | null } | Refusal;
 
 /**
- * Parks a case awaiting approval ("not now"): an approver's call, audited with the reason.
- * The case returns to awaiting_approval when someone re-opens it.
+ * Parks a case awaiting approval ("not now"): an approver's call, audited with the reason. With
+ * `until` (an ISO time in the future) the case returns to awaiting_approval then, through the
+ * `approvals.undefer` job; without it, it stays deferred.
  */
-export async function deferCase(ctx: WorkflowContext, input: { caseId: number; personId: string; reason: string; via: Channel }): Promise<DeferCaseResult> {
+export async function deferCase(ctx: WorkflowContext, input: { caseId: number; personId: string; reason: string; via: Channel; until?: string }): Promise<DeferCaseResult> {
   const reason = input.reason.trim().slice(0, MAX_COMMENT);
   const result = await ctx.store.transaction(async (trx): Promise<DeferCaseResult> => {
     const caseRow = await lockCase(trx, ctx, input.caseId);
     if (!caseRow) return { status: 'refused', code: 'PD_VOTE_NO_CASE', reason: `there is no case ${input.caseId}` };
-    const { subject } = await loadSubject(trx, { id: Number(caseRow.id), state: caseRow.state, requested_by: caseRow.requested_by });
-    const refusal = eligibilityRefusal('approval', input.personId, ctx.config.people, subject, policyOf(ctx));
+    const caseId = Number(caseRow.id);
+    const { subject } = await loadSubject(trx, caseRow);
+    const rule = await approvalRuleFor(trx, ctx, { id: caseId, severity: caseRow.severity });
+    const refusal = eligibilityRefusal('approval', input.personId, ctx.config.people, subject, rule.policy);
     if (refusal) return { status: 'refused', code: refusal.code, reason: refusal.reason };
     if (reason === '') return { status: 'refused', code: 'PD_DEFER_NO_REASON', reason: 'say why the case is deferred (a reason is required)' };
+    let until: string | null = null;
+    if (input.until !== undefined) {
+      const at = Date.parse(input.until);
+      if (Number.isNaN(at)) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `"${input.until}" is not a date and time; use ISO 8601 such as 2026-12-01T09:00:00Z` };
+      if (at <= ctx.clock.now().getTime()) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `${new Date(at).toISOString()} is not in the future; defer until a later time` };
+      until = new Date(at).toISOString();
+    }
     if (subject.caseState !== 'awaiting_approval') {
       return { status: 'refused', code: 'PD_VOTE_NOT_AWAITING', reason: `only a case awaiting approval can be deferred (this one is ${subject.caseState.replace(/_/g, ' ')})` };
     }
-    await moveCase(trx, ctx, { caseId: Number(caseRow.id), from: 'awaiting_approval', to: 'deferred', actor: input.personId, reason });
-    await recordChange(trx, ctx, { audit: [], jobs: [{ kind: JOB_KINDS.chatUpdate, payload: { caseId: Number(caseRow.id), purpose: 'alert' } }] });
-    return { status: 'deferred', caseState: 'deferred' };
+    await moveCase(trx, ctx, { caseId, from: 'awaiting_approval', to: 'deferred', actor: input.personId, reason, ...(until === null ? {} : { set: { deferred_until: until } }) });
+    const jobs: NonNullable<ChangeRecord['jobs']> = [{ kind: JOB_KINDS.chatUpdate, payload: { caseId, purpose: 'alert' } }];
+    if (until !== null) jobs.push({ kind: JOB_KINDS.approvalsUndefer, payload: { caseId }, runAt: new Date(until), uniqueKey: `case:${caseId}:approvals.undefer:${until}` });
+    await recordChange(trx, ctx, { audit: [], jobs });
+    return { status: 'deferred', caseState: 'deferred', until };
   });
   if (result.status === 'refused') {
-    return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'defer.refused', what: { via: input.via, reason } }, result);
+    const what = { via: input.via, reason, ...(input.until === undefined ? {} : { until: input.until }) };
+    return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'defer.refused', what }, result);
   }
   return result;
+}
+
+export type RefreshApprovalPlanResult =
+  | { status: 'skipped'; planHash: null; voided: [] }
+  | { status: 'bound' | 'unchanged' | 'changed'; planHash: string; voided: string[] };
+
+/**
+ * Binds the approval request of a case awaiting approval (or deferred) to its plan, inside the
+ * caller's transaction. The first call stores the hash and schedules the TTL expiry; later calls do
+ * nothing while the plan is the same. When the hosts, packages or fixed versions changed, the
+ * approval votes cast so far are marked void (audited), the request restarts (new TTL) and, for a
+ * case awaiting approval, the alert is posted again.
+ */
+export async function refreshApprovalPlan(trx: Executor, ctx: WorkflowContext, caseId: number): Promise<RefreshApprovalPlanResult> {
+  const caseRow = await lockCase(trx, ctx, caseId);
+  if (!caseRow || (caseRow.state !== 'awaiting_approval' && caseRow.state !== 'deferred')) return { status: 'skipped', planHash: null, voided: [] };
+  const hash = await currentPlanHash(trx, { id: caseId, advisory_id: caseRow.advisory_id });
+  if (caseRow.plan_hash === hash) return { status: 'unchanged', planHash: hash, voided: [] };
+  const now = ctx.clock.now().toISOString();
+  const rule = await approvalRuleFor(trx, ctx, { id: caseId, severity: caseRow.severity });
+  const awaiting = caseRow.state === 'awaiting_approval';
+  if (caseRow.plan_hash === null) {
+    const requestedAt = requestedAtOf(caseRow);
+    await trx.updateTable('cases').set({ plan_hash: hash, approval_requested_at: requestedAt }).where('id', '=', caseId).execute();
+    await recordChange(trx, ctx, {
+      audit: [{ actor: SYSTEM_ACTOR, action: 'approval.plan_bound', subjectType: 'case', subjectId: caseId, after: { planHash: hash, rule: rule.label } }],
+      jobs: awaiting ? expiryJobs(caseId, rule, requestedAt) : [],
+    });
+    return { status: 'bound', planHash: hash, voided: [] };
+  }
+  const counted = await trx
+    .selectFrom('votes')
+    .select(['id', 'person', 'decision'])
+    .where('case_id', '=', caseId)
+    .where('stage', '=', 'approval')
+    .where('status', '=', 'counted')
+    .orderBy('id', 'asc')
+    .execute();
+  const voidReason = 'the plan changed (hosts, packages or fixed versions) after the vote';
+  if (counted.length > 0) {
+    await trx
+      .updateTable('votes')
+      .set({ status: 'void', voided_at: now, void_reason: voidReason })
+      .where('id', 'in', counted.map((v) => v.id))
+      .execute();
+  }
+  await trx.updateTable('cases').set({ plan_hash: hash, approval_requested_at: now, approval_expired_at: null, updated_at: now }).where('id', '=', caseId).execute();
+  const voided = counted.map((v) => v.person);
+  await recordChange(trx, ctx, {
+    audit: [
+      {
+        actor: SYSTEM_ACTOR,
+        action: 'approval.plan_changed',
+        subjectType: 'case',
+        subjectId: caseId,
+        before: { planHash: caseRow.plan_hash },
+        after: { planHash: hash, voidedVotes: counted.map((v) => ({ person: v.person, decision: v.decision })), reason: voidReason },
+      },
+    ],
+    jobs: awaiting
+      ? [{ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'alert', planHash: hash }, uniqueKey: `case:${caseId}:alert:${hash}` }, ...expiryJobs(caseId, rule, now)]
+      : [],
+  });
+  ctx.logger.info({ caseId, voided: voided.length }, 'approval plan changed; votes voided');
+  return { status: 'changed', planHash: hash, voided };
+}
+
+/**
+ * Marks the approval request of a case as expired and escalates it when it outlived its TTL. The
+ * case keeps waiting for approval and votes still count. Idempotent: an escalated request, a decided
+ * case, a rule without TTL or a request not yet due does nothing.
+ */
+async function expireApprovalRequest(trx: Executor, ctx: WorkflowContext, caseId: number): Promise<boolean> {
+  const caseRow = await lockCase(trx, ctx, caseId);
+  if (!caseRow || caseRow.state !== 'awaiting_approval' || caseRow.approval_expired_at !== null) return false;
+  const rule = await approvalRuleFor(trx, ctx, { id: caseId, severity: caseRow.severity });
+  const requestedAt = requestedAtOf(caseRow);
+  const expiresAt = expiresAtOf(rule, requestedAt);
+  const now = ctx.clock.now();
+  if (expiresAt === null || Date.parse(expiresAt) > now.getTime()) return false;
+  const counted = await trx
+    .selectFrom('votes')
+    .select(['person', 'decision'])
+    .where('case_id', '=', caseId)
+    .where('stage', '=', 'approval')
+    .where('status', '=', 'counted')
+    .execute();
+  await trx.updateTable('cases').set({ approval_expired_at: now.toISOString(), updated_at: now.toISOString() }).where('id', '=', caseId).execute();
+  await recordChange(trx, ctx, {
+    audit: [
+      {
+        actor: SYSTEM_ACTOR,
+        action: 'approval.expired',
+        subjectType: 'case',
+        subjectId: caseId,
+        after: { requestedAt, expiresAt, ttl: rule.ttl, rule: rule.label, escalateTo: rule.escalateTo, votes: counted.map((v) => ({ person: v.person, decision: v.decision })) },
+      },
+    ],
+    jobs: [
+      {
+        kind: JOB_KINDS.chatPost,
+        payload: { caseId, purpose: 'escalation', ...(rule.escalateTo ? { escalateTo: rule.escalateTo } : {}) },
+        uniqueKey: `case:${caseId}:escalation:${requestedAt}`,
+      },
+    ],
+  });
+  ctx.logger.info({ caseId, escalateTo: rule.escalateTo }, 'approval request expired; escalated');
+  return true;
+}
+
+/** Brings a deferred case whose `deferred_until` has passed back to awaiting_approval, as a new request. */
+async function endDeferral(trx: Executor, ctx: WorkflowContext, caseId: number): Promise<boolean> {
+  const caseRow = await lockCase(trx, ctx, caseId);
+  const now = ctx.clock.now();
+  if (!caseRow || caseRow.state !== 'deferred' || caseRow.deferred_until === null || Date.parse(caseRow.deferred_until) > now.getTime()) return false;
+  const nowIso = now.toISOString();
+  await moveCase(trx, ctx, {
+    caseId,
+    from: 'deferred',
+    to: 'awaiting_approval',
+    actor: SYSTEM_ACTOR,
+    reason: `the deferral ended (${caseRow.deferred_until})`,
+    set: { deferred_until: null, approval_requested_at: nowIso, approval_expired_at: null },
+  });
+  const rule = await approvalRuleFor(trx, ctx, { id: caseId, severity: caseRow.severity });
+  await recordChange(trx, ctx, { audit: [], jobs: [{ kind: JOB_KINDS.chatUpdate, payload: { caseId, purpose: 'alert' } }, ...expiryJobs(caseId, rule, nowIso)] });
+  // The plan may have changed while the case waited: votes for the old plan are voided and the alert re-posted.
+  await refreshApprovalPlan(trx, ctx, caseId);
+  return true;
+}
+
+const CasePayload = z.object({ caseId: z.number().int().positive() }).passthrough();
+
+function readCaseId(kind: string, payload: unknown): number {
+  const parsed = CasePayload.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PatchdeckError('PD_JOB_PAYLOAD', `${kind} job payload field "${issue.path.join('.')}": ${issue.message}`);
+  }
+  return parsed.data.caseId;
+}
+
+/**
+ * Job handlers of the approval policy: `approvals.expire` {caseId} (enqueued for opened + TTL),
+ * `approvals.undefer` {caseId} (enqueued for the deferral's end) and `approvals.sweep` {} (a schedule
+ * can enqueue it: expires and un-defers every case that is due, one transaction per case).
+ */
+export function createApprovalJobHandlers(): JobHandlers {
+  return {
+    [JOB_KINDS.approvalsExpire]: async (ctx, job) => {
+      const caseId = readCaseId(job.kind, job.payload);
+      await ctx.store.transaction((trx) => expireApprovalRequest(trx, ctx, caseId));
+    },
+    [JOB_KINDS.approvalsUndefer]: async (ctx, job) => {
+      const caseId = readCaseId(job.kind, job.payload);
+      await ctx.store.transaction((trx) => endDeferral(trx, ctx, caseId));
+    },
+    [JOB_KINDS.approvalsSweep]: async (ctx) => {
+      const nowIso = ctx.clock.now().toISOString();
+      const awaiting = await ctx.store.db.selectFrom('cases').select('id').where('state', '=', 'awaiting_approval').where('approval_expired_at', 'is', null).orderBy('id').execute();
+      for (const row of awaiting) await ctx.store.transaction((trx) => expireApprovalRequest(trx, ctx, Number(row.id)));
+      const deferred = await ctx.store.db.selectFrom('cases').select('id').where('state', '=', 'deferred').where('deferred_until', '<=', nowIso).orderBy('id').execute();
+      for (const row of deferred) await ctx.store.transaction((trx) => endDeferral(trx, ctx, Number(row.id)));
+    },
+  };
+}
+
+export interface ApprovalVoteView {
+  stage: VoteStage;
+  person: string;
+  decision: VoteDecision;
+  via: string;
+  comment: string | null;
+  at: string;
+  status: 'counted' | 'void';
+  planHash: string | null;
+  voidReason: string | null;
+}
+
+export interface ApprovalView {
+  rule: { index: number | null; label: string; description: string; quorum: number; approversGroup: string; vetoGroup: string | null; ttl: string | null; escalateTo: string | null; requireReauth: boolean };
+  planHash: string | null;
+  requestedAt: string;
+  /** When the current request expires (null: no TTL); `expiredAt` says whether it did. */
+  expiresAt: string | null;
+  expiredAt: string | null;
+  deferredUntil: string | null;
+  votes: ApprovalVoteView[];
+}
+
+/** The approval side of a case for the faces: the rule that applies, the plan, TTL and every vote (void ones marked). */
+export async function describeApproval(ctx: WorkflowContext, caseId: number): Promise<ApprovalView | null> {
+  const db = ctx.store.db;
+  const caseRow = await db.selectFrom('cases').selectAll().where('id', '=', caseId).executeTakeFirst();
+  if (!caseRow) return null;
+  const rule = await approvalRuleFor(db, ctx, { id: caseId, severity: caseRow.severity });
+  const requestedAt = requestedAtOf(caseRow);
+  const votes = await db.selectFrom('votes').selectAll().where('case_id', '=', caseId).orderBy('id', 'asc').execute();
+  return {
+    rule: {
+      index: rule.index,
+      label: rule.label,
+      description: describeApprovalRule(rule),
+      quorum: rule.policy.quorum,
+      approversGroup: rule.policy.approversGroup,
+      vetoGroup: rule.policy.vetoGroup ?? null,
+      ttl: rule.ttl,
+      escalateTo: rule.escalateTo,
+      requireReauth: rule.requireReauth,
+    },
+    planHash: caseRow.plan_hash,
+    requestedAt,
+    expiresAt: expiresAtOf(rule, requestedAt),
+    expiredAt: caseRow.approval_expired_at,
+    deferredUntil: caseRow.deferred_until,
+    votes: votes.map((v) => ({
+      stage: v.stage as VoteStage,
+      person: v.person,
+      decision: v.decision as VoteDecision,
+      via: v.via,
+      comment: v.comment,
+      at: v.at,
+      status: v.status === 'void' ? 'void' : 'counted',
+      planHash: v.plan_hash,
+      voidReason: v.void_reason,
+    })),
+  };
 }

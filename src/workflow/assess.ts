@@ -2,19 +2,25 @@ import { parseDurationMs } from '../config/schema.js';
 import { classifyExposure, DEFAULT_CLASSIFICATION_POLICY } from '../core/classify.js';
 import { matchAdvisory, type MatchResult } from '../core/matching.js';
 import { routeCase } from '../core/routing.js';
-import { computeDueAt, type SlaDurations } from '../core/sla.js';
+import { holdExposure, type Exemption } from '../core/exemptions.js';
+import { chooseSla, computeDueAt, type SlaDurations, type SlaPolicy } from '../core/sla.js';
+import { formatInZone } from '../core/time.js';
 import { SEVERITIES, severityRank, type KevFacts, type Severity } from '../core/types.js';
 import type { Executor } from '../store/db.js';
 import { fromJson, toJson } from '../store/json.js';
+import { listExemptions } from '../store/queries/exemptions.js';
 import {
   listMatchCandidates,
   loadAdvisoryFacts,
   loadHostFacts,
   loadKevByCve,
   type AdvisoryFacts,
+  type HostFacts,
 } from '../store/queries/exposures.js';
+import { getEpss, type EpssFact } from '../store/queries/epss.js';
 import { chunk } from '../store/queries/hosts.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
+import { expireDueExemptions } from './exemptions.js';
 import { JOB_KINDS } from './jobs.js';
 
 export interface AssessResult {
@@ -43,8 +49,29 @@ function kevFor(advisory: AdvisoryFacts, kevByCve: Map<string, KevFacts>): KevFa
   return entries[0] ?? null;
 }
 
+/** The EPSS score that weighs most among an advisory's CVEs: the highest percentile. */
+function epssFor(advisory: AdvisoryFacts, epssByCve: Map<string, EpssFact>): (EpssFact & { cve: string }) | null {
+  const scores = advisory.cves.flatMap((cve) => {
+    const score = epssByCve.get(cve);
+    return score === undefined ? [] : [{ cve, ...score }];
+  });
+  scores.sort((a, b) => b.percentile - a.percentile || a.cve.localeCompare(b.cve));
+  return scores[0] ?? null;
+}
+
 export function slaDurations(sla: Record<Severity, string>): SlaDurations {
   return Object.fromEntries(SEVERITIES.map((s) => [s, parseDurationMs(sla[s])])) as SlaDurations;
+}
+
+/** `policy.sla` and `policy.slaByGroup`, parsed. */
+export function slaPolicy(policy: WorkflowContext['config']['policy']): SlaPolicy {
+  const byGroup: SlaPolicy['byGroup'] = {};
+  for (const [group, table] of Object.entries(policy.slaByGroup)) {
+    byGroup[group] = Object.fromEntries(
+      SEVERITIES.flatMap((s) => (table[s] === undefined ? [] : [[s, parseDurationMs(table[s])]])),
+    ) as Partial<SlaDurations>;
+  }
+  return { defaults: slaDurations(policy.sla), byGroup };
 }
 
 /**
@@ -57,13 +84,17 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
   const now = ctx.clock.now();
   const nowIso = now.toISOString();
   const policy = ctx.config.policy.classification ?? DEFAULT_CLASSIFICATION_POLICY;
-  const sla = slaDurations(ctx.config.policy.sla);
+  const sla = slaPolicy(ctx.config.policy);
 
   return ctx.store.transaction(async (trx) => {
+    // Exemptions that ran out re-open what they held before anything is matched.
+    await expireDueExemptions(trx, ctx, options.actor);
     const candidates = await listMatchCandidates(trx);
     const advisories = await loadAdvisoryFacts(trx, candidates.map((c) => c.advisoryId));
     const kevByCve = await loadKevByCve(trx);
+    const epssByCve = await getEpss(trx, [...new Set([...advisories.values()].flatMap((a) => a.cves))]);
     const hosts = await loadHostFacts(trx);
+    const exemptions = await listExemptions(trx);
 
     // Fleets run the same versions: decide each (advisory, package, version) once.
     const matches = new Map<string, MatchResult>();
@@ -98,7 +129,11 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
         kev = kevFor(advisory, kevByCve);
         kevByAdvisory.set(advisory.id, kev);
       }
-      const classification = classifyExposure({ cvss: advisory.cvss, vendorSeverity: advisory.vendorSeverity, kev, host }, policy);
+      const epss = epssFor(advisory, epssByCve);
+      const classification = classifyExposure(
+        { cvss: advisory.cvss, vendorSeverity: advisory.vendorSeverity, kev, epss, exploitStatus: advisory.exploitStatus, host },
+        policy,
+      );
       findings.set(key, {
         hostId: candidate.hostId,
         advisoryId: candidate.advisoryId,
@@ -111,7 +146,7 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
       });
     }
 
-    const counts = await storeExposures(trx, findings, undetermined, sla, nowIso);
+    const counts = await storeExposures(trx, { findings, undetermined, sla, hosts, exemptions, now, timeZone: ctx.config.timezone });
     const casesOpened = await openCases(trx, ctx, advisories, hosts, options.actor, nowIso);
 
     const change: ChangeRecord = { audit: [] };
@@ -130,28 +165,48 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
   });
 }
 
-async function storeExposures(
-  trx: Executor,
-  findings: Map<string, Finding>,
-  undetermined: Set<string>,
-  sla: SlaDurations,
-  nowIso: string,
-): Promise<AssessResult['exposures']> {
+interface StoreInput {
+  findings: Map<string, Finding>;
+  /** Exposures whose versions could not be compared: kept as they are rather than resolved. */
+  undetermined: Set<string>;
+  sla: SlaPolicy;
+  hosts: Map<number, HostFacts>;
+  exemptions: Exemption[];
+  now: Date;
+  timeZone: string;
+}
+
+async function storeExposures(trx: Executor, input: StoreInput): Promise<AssessResult['exposures']> {
+  const { findings, undetermined, sla, hosts, exemptions, now, timeZone } = input;
+  const nowIso = now.toISOString();
   const existingRows = await trx.selectFrom('exposures').selectAll().execute();
   const existing = new Map(existingRows.map((r) => [keyOf(Number(r.host_id), r.advisory_id, r.ecosystem, r.package), r]));
   const counts = { new: 0, unchanged: 0, resolved: 0 };
   const inserts = [];
   for (const [key, finding] of findings) {
     const row = existing.get(key);
-    const reopen = row !== undefined && row.status !== 'open';
-    // detected_at survives re-assessment, so the SLA clock does not restart.
+    const reopen = row !== undefined && row.status === 'resolved';
+    // detected_at survives re-assessment (and exemptions), so the SLA clock does not restart.
     const detectedAt = row !== undefined && !reopen ? row.detected_at : nowIso;
+    const host = hosts.get(finding.hostId);
+    const groups = host?.groups ?? [];
+    const slaChoice = chooseSla(finding.severity, groups, sla);
+    const dueAt = computeDueAt(detectedAt, finding.severity, { ...sla.defaults, [finding.severity]: slaChoice.ms });
+    const hold = holdExposure(
+      { host: host?.name ?? '', groups, advisoryId: finding.advisoryId, package: finding.package },
+      exemptions,
+      row !== undefined && !reopen ? (row.exemption_id === null ? null : Number(row.exemption_id)) : null,
+      now,
+    );
+    const reasons = [...finding.reasons, `${slaChoice.reason}: due ${formatInZone(dueAt, timeZone)}`, ...(hold.reason === null ? [] : [hold.reason])];
     const values = {
       installed: finding.installed,
       fixed: finding.fixed,
       severity: finding.severity,
-      reasons: toJson(finding.reasons),
-      due_at: computeDueAt(detectedAt, finding.severity, sla),
+      reasons: toJson(reasons),
+      due_at: dueAt,
+      status: hold.status,
+      exemption_id: hold.exemptionId,
     };
     if (row === undefined) {
       counts.new++;
@@ -162,7 +217,6 @@ async function storeExposures(
         package: finding.package,
         ...values,
         detected_at: detectedAt,
-        status: 'open',
         resolved_at: null,
         case_id: null,
       });
@@ -171,19 +225,19 @@ async function storeExposures(
       counts.new++;
       await trx
         .updateTable('exposures')
-        .set({ ...values, detected_at: detectedAt, status: 'open', resolved_at: null, case_id: null })
+        .set({ ...values, detected_at: detectedAt, resolved_at: null, case_id: null })
         .where('id', '=', row.id)
         .execute();
     } else {
       counts.unchanged++;
-      const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => values[k] !== row[k]);
+      const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => values[k] !== (k === 'exemption_id' && row[k] !== null ? Number(row[k]) : row[k]));
       if (changed) await trx.updateTable('exposures').set(values).where('id', '=', row.id).execute();
     }
   }
   for (const part of chunk(inserts, 150)) await trx.insertInto('exposures').values(part).execute();
 
   const gone = existingRows
-    .filter((r) => r.status === 'open')
+    .filter((r) => r.status !== 'resolved')
     .filter((r) => {
       const key = keyOf(Number(r.host_id), r.advisory_id, r.ecosystem, r.package);
       return !findings.has(key) && !undetermined.has(key);

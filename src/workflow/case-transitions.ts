@@ -14,7 +14,7 @@ export interface CaseMove {
   /** Why, for the audit trail. */
   reason?: string;
   /** Other case columns written with the last step. */
-  set?: { decided_at?: string; plan_hash?: string };
+  set?: { decided_at?: string; plan_hash?: string; deferred_until?: string | null; approval_requested_at?: string; approval_expired_at?: string | null };
 }
 
 /**

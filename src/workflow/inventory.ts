@@ -1,8 +1,18 @@
 import { PatchdeckError } from '../core/errors.js';
 import type { HostInput, HostPackage } from '../core/types.js';
 import { getInventoryFormat, type InventoryReject } from '../inventory/index.js';
-import { HOST_NAME_PATTERN } from '../inventory/types.js';
-import { insertHosts, loadHostsByName, replaceHostPackages, updateHost } from '../store/queries/hosts.js';
+import { sshScanner, type SshScanOptions, type SshTarget } from '../inventory/ssh-scan.js';
+import { HOST_NAME_PATTERN, type ImportScope } from '../inventory/types.js';
+import {
+  insertForeignHost,
+  insertHosts,
+  loadHostsByName,
+  replaceHostPackages,
+  setHostAttestation,
+  updateHost,
+  type AttestationState,
+  type ForeignHostInput,
+} from '../store/queries/hosts.js';
 import { recordChange, type WorkflowContext } from './context.js';
 
 /** Host names listed in the audit event, per kind; the counts are always complete. */
@@ -15,6 +25,13 @@ export interface ImportHostsInput {
   actor: string;
   /** Entries the parser rejected, counted in the audit event. */
   rejected?: InventoryReject[];
+  /** A partial source: see ImportScope. */
+  scope?: ImportScope;
+  /**
+   * A scan (ssh-scan) rather than an inventory source: hosts it creates are `unmanaged` and it leaves
+   * stored statuses alone. An inventory source makes every host it lists `managed`.
+   */
+  scan?: boolean;
 }
 
 export interface ImportResult {
@@ -35,7 +52,13 @@ export interface ImportInventoryInput {
 /** Parses an inventory file in the given format and imports the hosts it could read. */
 export async function importInventory(ctx: WorkflowContext, input: ImportInventoryInput): Promise<ImportResult> {
   const parsed = getInventoryFormat(input.format).parse(input.text, input.source);
-  return importHosts(ctx, { hosts: parsed.hosts, source: input.source, actor: input.actor, rejected: parsed.rejects });
+  return importHosts(ctx, {
+    hosts: parsed.hosts,
+    source: input.source,
+    actor: input.actor,
+    rejected: parsed.rejects,
+    ...(parsed.scope ? { scope: parsed.scope } : {}),
+  });
 }
 
 /**
@@ -60,21 +83,26 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
     const existing = await loadHostsByName(trx);
     const fresh = input.hosts.filter((h) => !existing.has(h.name));
     const known = input.hosts.filter((h) => existing.has(h.name));
-    const createdIds = await insertHosts(trx, fresh, input.source, nowIso);
-    for (const host of known) await updateHost(trx, existing.get(host.name)!.id, host, input.source, nowIso);
+    const createdIds = await insertHosts(trx, fresh, input.source, nowIso, input.scan ? 'unmanaged' : 'managed');
+    const keep = input.scope?.keep ?? [];
+    for (const host of known) {
+      await updateHost(trx, existing.get(host.name)!.id, host, input.source, nowIso, { keep, ...(input.scan ? {} : { status: 'managed' as const }) });
+    }
 
     const packagesByHost = new Map<number, HostPackage[]>();
+    const ecosystemsByHost = new Map<number, string[]>();
     for (const host of input.hosts) {
       const id = createdIds.get(host.name) ?? existing.get(host.name)!.id;
       packagesByHost.set(id, host.packages);
+      if (input.scope?.replace === 'reported-ecosystems') ecosystemsByHost.set(id, [...new Set(host.packages.map((p) => p.ecosystem))]);
     }
-    const packages = await replaceHostPackages(trx, packagesByHost);
+    const packages = await replaceHostPackages(trx, packagesByHost, input.scope ? ecosystemsByHost : undefined);
 
     await recordChange(trx, ctx, {
       audit: [
         {
           actor: input.actor,
-          action: 'inventory.imported',
+          action: input.scan ? 'inventory.scanned' : 'inventory.imported',
           subjectType: 'inventory',
           subjectId: input.source,
           after: {
@@ -82,6 +110,7 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
             updated: known.length,
             packages,
             rejected: rejected.length,
+            ...(input.scan ? { createdAs: 'unmanaged' } : {}),
             createdHosts: fresh.slice(0, AUDIT_NAME_SAMPLE).map((h) => h.name),
             updatedHosts: known.slice(0, AUDIT_NAME_SAMPLE).map((h) => h.name),
           },
@@ -91,4 +120,96 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
     ctx.logger.info({ source: input.source, created: fresh.length, updated: known.length, packages, rejected: rejected.length }, 'inventory imported');
     return { source: input.source, created: fresh.length, updated: known.length, packages, rejected };
   });
+}
+
+/** Records a contractor or guest device: an owner and an attestation state instead of packages. */
+export async function addForeignHost(ctx: WorkflowContext, input: ForeignHostInput & { actor: string }): Promise<{ id: number }> {
+  if (!HOST_NAME_PATTERN.test(input.name)) {
+    throw new PatchdeckError('PD_INVENTORY_HOST_NAME', `host name "${input.name}" must be letters, digits, "-", "_" and dots, not starting with "-"`);
+  }
+  if (input.owner.trim() === '') throw new PatchdeckError('PD_HOST_OWNER', 'a foreign device needs an owner (--owner): who answers for it');
+  const nowIso = ctx.clock.now().toISOString();
+  return ctx.store.transaction(async (trx) => {
+    const existing = await trx.selectFrom('hosts').select(['id', 'status']).where('name', '=', input.name).executeTakeFirst();
+    if (existing) {
+      throw new PatchdeckError('PD_HOST_EXISTS', `host "${input.name}" already exists (status ${existing.status}); foreign devices must be new names`, { status: 409 });
+    }
+    const { actor, ...host } = input;
+    const id = await insertForeignHost(trx, { ...host, owner: host.owner.trim() }, `foreign:${actor}`, nowIso);
+    await recordChange(trx, ctx, {
+      audit: [{ actor, action: 'host.foreign_added', subjectType: 'host', subjectId: input.name, after: { id, owner: host.owner.trim(), attestation: host.attestation, role: host.role, criticality: host.criticality } }],
+    });
+    return { id };
+  });
+}
+
+/** Sets a foreign device's attestation state (pending, attested, expired), audited with before and after. */
+export async function attestHost(ctx: WorkflowContext, input: { name: string; state: AttestationState; actor: string }): Promise<{ changed: boolean }> {
+  const nowIso = ctx.clock.now().toISOString();
+  return ctx.store.transaction(async (trx) => {
+    const host = await trx.selectFrom('hosts').select(['id', 'status', 'attestation']).where('name', '=', input.name).executeTakeFirst();
+    if (!host) throw new PatchdeckError('PD_HOST_NOT_FOUND', `no host named "${input.name}"; see \`patchdeck hosts list\``, { status: 404 });
+    if (host.status !== 'foreign') {
+      throw new PatchdeckError('PD_HOST_NOT_FOREIGN', `host "${input.name}" is ${host.status}; only foreign devices carry an attestation`, { status: 409 });
+    }
+    if (host.attestation === input.state) return { changed: false };
+    await setHostAttestation(trx, Number(host.id), input.state, nowIso);
+    await recordChange(trx, ctx, {
+      audit: [{ actor: input.actor, action: 'host.attested', subjectType: 'host', subjectId: input.name, before: { attestation: host.attestation }, after: { attestation: input.state } }],
+    });
+    return { changed: true };
+  });
+}
+
+export interface ScanInput {
+  targets: SshTarget[];
+  options: Omit<SshScanOptions, 'name'>;
+  /** Host name to record when there is one target; default the target's host. */
+  name?: string;
+  actor: string;
+}
+
+export interface ScanResult extends ImportResult {
+  /** Targets that could not be scanned, with why. */
+  failed: { target: string; code: string; message: string }[];
+  /** Hosts whose key was trusted on first use (--accept-new) and written to known_hosts. */
+  acceptedKeys: string[];
+  /** Scanned hosts no inventory source lists: created or still `unmanaged`. */
+  unmanaged: string[];
+}
+
+/**
+ * Scans machines over SSH one after the other (no transaction is open while the network is used),
+ * then imports what was read in one transaction. A scanned host keeps its stored role, criticality,
+ * owner and groups; one no inventory source has listed is created `unmanaged`.
+ */
+export async function scanHosts(ctx: WorkflowContext, input: ScanInput): Promise<ScanResult> {
+  if (input.name !== undefined && input.targets.length !== 1) throw new PatchdeckError('PD_USAGE', '--name needs exactly one --ssh target', { status: 400 });
+  const hosts: HostInput[] = [];
+  const failed: ScanResult['failed'] = [];
+  const acceptedKeys: string[] = [];
+  for (const target of input.targets) {
+    const label = `${target.user}@${target.host}:${target.port}`;
+    try {
+      const scanned = await sshScanner.scan(target, { ...input.options, ...(input.name !== undefined ? { name: input.name } : {}) });
+      if (scanned.hostKey === 'accepted-new') acceptedKeys.push(label);
+      if (hosts.some((h) => h.name === scanned.host.name)) continue;
+      hosts.push(scanned.host);
+    } catch (error) {
+      if (!(error instanceof PatchdeckError)) throw error;
+      ctx.logger.warn({ target: label, code: error.code }, error.message);
+      failed.push({ target: label, code: error.code, message: error.message });
+    }
+  }
+  const source = `ssh-scan:${input.actor}`;
+  const imported = await importHosts(ctx, {
+    hosts,
+    source,
+    actor: input.actor,
+    scan: true,
+    scope: { keep: ['role', 'criticality', 'usage', 'owner', 'groups'], replace: 'reported-ecosystems' },
+  });
+  const stored = await loadHostsByName(ctx.store.db);
+  const unmanaged = hosts.map((h) => h.name).filter((name) => stored.get(name)?.status === 'unmanaged');
+  return { ...imported, failed, acceptedKeys, unmanaged };
 }

@@ -18,4 +18,8 @@ export const JOB_KINDS = {
   rolloutTarget: 'rollout.target',
   rolloutWaveDone: 'rollout.wave_done',
   rolloutResume: 'rollout.resume',
+  exemptionsExpire: 'exemptions.expire',
+  approvalsExpire: 'approvals.expire',
+  approvalsUndefer: 'approvals.undefer',
+  approvalsSweep: 'approvals.sweep',
 } as const;

@@ -13,10 +13,11 @@ export interface Notifier {
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
 }
 
-export interface NotificationDeps {
-  notifier: Notifier;
-  /** Names for the "Approved by …" footers. */
-  people: readonly PersonRecord[];
+/** Names for the "Approved by …" footers, and where each message goes: one notifier per enabled platform. */
+export type NotificationDeps = { people: readonly PersonRecord[] } & ({ notifiers: readonly Notifier[] } | { notifier: Notifier });
+
+function notifiersOf(deps: NotificationDeps): readonly Notifier[] {
+  return 'notifiers' in deps ? deps.notifiers : [deps.notifier];
 }
 
 /** Payload of `chat.post` and `chat.update` jobs. */
@@ -36,69 +37,96 @@ function readJobPayload(kind: string, payload: Record<string, unknown>): CaseMes
   return parsed.data;
 }
 
-async function buildMessage(ctx: WorkflowContext, deps: NotificationDeps, caseId: number, purpose: CaseMessagePurpose) {
+async function buildMessage(ctx: WorkflowContext, people: readonly PersonRecord[], caseId: number, purpose: CaseMessagePurpose) {
   const view = await getCaseView(ctx.store.db, caseId);
   if (!view) return null;
   const message = buildCaseMessage(view, purpose, {
     publicUrl: ctx.config.publicUrl.replace(/\/+$/, ''),
     timezone: ctx.config.timezone,
     now: ctx.clock.now(),
-    people: deps.people,
+    people,
   });
   return { view, message };
 }
 
+/** The message a case would get now, for faces that answer with the current state (a Teams card refresh). */
+export async function buildCurrentCaseMessage(ctx: WorkflowContext, caseId: number, purpose: CaseMessagePurpose): Promise<ChatMessage | null> {
+  return (await buildMessage(ctx, ctx.config.people, caseId, purpose))?.message ?? null;
+}
+
+/** Runs every platform's part even when one fails, then fails the job (naming each failure) so the queue retries it. */
+async function forEachPlatform<T>(items: readonly T[], work: (item: T) => Promise<void>, describe: (item: T) => string): Promise<void> {
+  const failures: string[] = [];
+  for (const item of items) {
+    try {
+      await work(item);
+    } catch (error) {
+      failures.push(`${describe(item)}: ${(error as Error).message}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('; '));
+}
+
 /**
- * Posts a case's alert, sign-off request or halt notice once (`chat.post`) and keeps every posted copy
- * in step with the case (`chat.update`). Both are idempotent: a job that runs twice posts once, and an
- * update simply re-renders from the current state.
+ * Posts a case's alert, sign-off request or halt notice once per platform (`chat.post`) and keeps every
+ * posted copy in step with the case (`chat.update`). Both are idempotent: a job that runs twice posts
+ * once on each platform, and an update simply re-renders from the current state. When one platform
+ * fails the others still get their copy; the job fails afterwards and its retry only does what is left.
  */
 export function createNotificationJobHandlers(deps: NotificationDeps): JobHandlers {
+  const notifiers = notifiersOf(deps);
   return {
     [JOB_KINDS.chatPost]: async (ctx, job) => {
       const { caseId, purpose } = readJobPayload(job.kind, job.payload);
       const existing = await ctx.store.db
         .selectFrom('chat_messages')
-        .select('id')
+        .select('platform')
         .where('case_id', '=', caseId)
         .where('purpose', '=', purpose)
-        .limit(1)
-        .executeTakeFirst();
-      if (existing) return;
-      const built = await buildMessage(ctx, deps, caseId, purpose);
+        .execute();
+      const posted = new Set(existing.map((row) => row.platform));
+      const pending = notifiers.filter((n) => !posted.has(n.platform));
+      if (pending.length === 0) return;
+      const built = await buildMessage(ctx, deps.people, caseId, purpose);
       if (!built) {
         ctx.logger.warn({ caseId, purpose }, 'chat.post: the case no longer exists; nothing to post');
         return;
       }
       const target = built.view.channel ?? ctx.config.routing.defaultChannel;
-      const posted = await deps.notifier.post(target, built.message);
-      const at = ctx.clock.now().toISOString();
-      await ctx.store.transaction(async (trx) => {
-        await trx
-          .insertInto('chat_messages')
-          .values({
-            case_id: caseId,
-            purpose,
-            platform: deps.notifier.platform,
-            channel: posted.channel,
-            ts: posted.ts,
-            payload: toJson(built.message),
-            created_at: at,
-            updated_at: at,
-          })
-          .execute();
-        await recordChange(trx, ctx, {
-          audit: [
-            {
-              actor: 'patchdeck',
-              action: 'chat.posted',
-              subjectType: 'case',
-              subjectId: caseId,
-              after: { purpose, platform: deps.notifier.platform, channel: posted.channel, ts: posted.ts },
-            },
-          ],
-        });
-      });
+      await forEachPlatform(
+        pending,
+        async (notifier) => {
+          const sent = await notifier.post(target, built.message);
+          const at = ctx.clock.now().toISOString();
+          await ctx.store.transaction(async (trx) => {
+            await trx
+              .insertInto('chat_messages')
+              .values({
+                case_id: caseId,
+                purpose,
+                platform: notifier.platform,
+                channel: sent.channel,
+                ts: sent.ts,
+                payload: toJson(built.message),
+                created_at: at,
+                updated_at: at,
+              })
+              .execute();
+            await recordChange(trx, ctx, {
+              audit: [
+                {
+                  actor: 'patchdeck',
+                  action: 'chat.posted',
+                  subjectType: 'case',
+                  subjectId: caseId,
+                  after: { purpose, platform: notifier.platform, channel: sent.channel, ts: sent.ts },
+                },
+              ],
+            });
+          });
+        },
+        (notifier) => notifier.platform,
+      );
     },
 
     [JOB_KINDS.chatUpdate]: async (ctx, job) => {
@@ -111,19 +139,25 @@ export function createNotificationJobHandlers(deps: NotificationDeps): JobHandle
         .orderBy('id', 'asc')
         .execute();
       if (stored.length === 0) return;
-      const built = await buildMessage(ctx, deps, caseId, purpose);
+      const built = await buildMessage(ctx, deps.people, caseId, purpose);
       if (!built) return;
-      // The stored payload is what the web console shows, so it is refreshed even if the chat
+      // The stored payload is what the web console shows, so it is refreshed even if a chat
       // platform is down; the job is retried for the platform copies.
       await ctx.store.db
         .updateTable('chat_messages')
         .set({ payload: toJson(built.message), updated_at: ctx.clock.now().toISOString() })
         .where('id', 'in', stored.map((row) => row.id))
         .execute();
-      for (const row of stored) {
-        if (row.ts === null || row.platform !== deps.notifier.platform) continue;
-        await deps.notifier.update(row.channel, row.ts, built.message);
-      }
+      // Each copy is updated by its own platform's notifier; copies of a platform no longer enabled stay as they are.
+      const copies = stored.flatMap((row) => {
+        const notifier = notifiers.find((n) => n.platform === row.platform);
+        return row.ts === null || notifier === undefined ? [] : [{ notifier, channel: row.channel, ts: row.ts }];
+      });
+      await forEachPlatform(
+        copies,
+        (copy) => copy.notifier.update(copy.channel, copy.ts, built.message),
+        (copy) => `${copy.notifier.platform} ${copy.channel}`,
+      );
     },
   };
 }

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { listAudit } from '../../src/store/audit.js';
-import { CLI_NOW, fleet, insertFixtureCase, runCliFor, writeCliConfig } from '../helpers/case-fixtures.js';
+import { refreshApprovalPlan } from '../../src/workflow/approvals.js';
+import { createTestContext } from '../helpers/context.js';
+import { CLI_NOW, fleet, insertFixtureCase, PEOPLE, runCliFor, writeCliConfig } from '../helpers/case-fixtures.js';
 import { describeEachStore } from '../helpers/stores.js';
 
 const NOW = CLI_NOW;
@@ -51,9 +53,22 @@ describeEachStore('patchdeck cases commands', (s) => {
     expect(rejected.out).toContain('(case is halted)');
 
     const { caseId: other } = await insertFixtureCase(s.store.db, { advisoryId: 'USN-2', requestedBy: 'rita', hosts: fleet(1, { prefix: 'o' }) });
-    expect((await run('cases', 'defer', String(other), '--as', 'carol')).code).toBe(2);
-    const deferred = await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze');
-    expect([deferred.code, deferred.out]).toEqual([0, `Case #${other} deferred by carol.\n`]);
+    expect((await run('cases', 'defer', String(other), '--as', 'carol', '--until', '3d')).code).toBe(2);
+    expect((await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze')).code).toBe(2);
+    const badUntil = await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze', '--until', '2026-02-30');
+    expect([badUntil.code, badUntil.err]).toEqual([2, expect.stringContaining('--until "2026-02-30" is not a time')]);
+    const past = await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze', '--until', '2026-11-23');
+    expect([past.code, past.err]).toEqual([1, expect.stringContaining('[PD_DEFER_BAD_UNTIL]')]);
+    // A day is midnight in the configured zone (Europe/Berlin): 23:00 UTC the evening before.
+    const deferred = await run('cases', 'defer', String(other), '--as', 'carol', '--reason', 'change freeze', '--until', '2026-12-01');
+    expect([deferred.code, deferred.out]).toEqual([0, `Case #${other} deferred by carol until 2026-12-01 00:00 CET.\n`]);
+    const row = await s.store.db.selectFrom('cases').select(['state', 'deferred_until']).where('id', '=', other).executeTakeFirstOrThrow();
+    expect(row).toEqual({ state: 'deferred', deferred_until: '2026-11-30T23:00:00.000Z' });
+    const shown = await run('cases', 'show', String(other));
+    expect(shown.out).toContain('Deferred until: 2026-12-01 00:00 CET\n');
+    const { caseId: third } = await insertFixtureCase(s.store.db, { advisoryId: 'USN-3', requestedBy: 'rita', hosts: fleet(1, { prefix: 't' }) });
+    const relative = await run('cases', 'defer', String(third), '--as', 'carol', '--reason', 'vendor call on Friday', '--until', '36h');
+    expect(relative.out).toBe(`Case #${third} deferred by carol until 2026-11-24 22:00 CET.\n`);
   });
 
   it('shows a case for people and as JSON', async () => {
@@ -69,6 +84,40 @@ describeEachStore('patchdeck cases commands', (s) => {
     expect(json).toMatchObject({ id: caseId, state: 'approved', affectedHosts: 3, votes: [{ person: 'bob', decision: 'approve', via: 'cli' }] });
     const missing = await run('cases', 'show', '4242');
     expect([missing.code, missing.err.includes('[PD_CASE_NOT_FOUND]')]).toEqual([1, true]);
+  });
+
+  it('shows the rule that applies, the plan and TTL, and marks void votes; --plan refuses a stale plan', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-rules-'));
+    const file = path.join(dir, 'patchdeck.yaml');
+    writeFileSync(
+      file,
+      `timezone: Europe/Berlin\npeople: ${JSON.stringify(PEOPLE)}\napprovals: { rules: [ { name: cab, severity: [critical], quorum: 2, approversGroup: approvers, vetoGroup: cab, ttl: 48h, escalateTo: '#cab' } ] }\n`,
+    );
+    const runRules = (...argv: string[]) => runCliFor(s, file, ...argv);
+    try {
+      const { caseId, hostIds } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(2) });
+      const ctx = createTestContext(s.store, { people: PEOPLE, approvals: { rules: [{ severity: ['critical'], quorum: 2, approversGroup: 'approvers', ttl: '48h' }] } }, NOW).ctx;
+      const { planHash: first } = await s.store.transaction((trx) => refreshApprovalPlan(trx, ctx, caseId));
+      const before = await runRules('cases', 'show', String(caseId));
+      expect(before.out).toContain('Approval: rule 1 (cab): 2 approvals from "approvers"; one reject rejects; "cab" can veto; expires after 48h and escalates to #cab\n');
+      expect(before.out).toContain(`Request: plan ${first!.slice(0, 12)}; requested 2026-11-23 09:00 CET; expires 2026-11-25 09:00 CET\n`);
+      const ok = await runRules('cases', 'approve', String(caseId), '--as', 'alice', '--plan', first!.slice(0, 12));
+      expect(ok.out).toContain('more approvals are needed');
+
+      await s.store.db.updateTable('exposures').set({ status: 'resolved' }).where('host_id', '=', hostIds[0]!).execute();
+      await s.store.transaction((trx) => refreshApprovalPlan(trx, ctx, caseId));
+      const stale = await runRules('cases', 'approve', String(caseId), '--as', 'bob', '--plan', first!.slice(0, 12));
+      expect([stale.code, stale.err]).toEqual([1, expect.stringContaining('older plan for this case (hosts or fixed versions changed since it was posted); vote on the current request instead [PD_VOTE_STALE_PLAN]')]);
+      expect((await runRules('cases', 'approve', String(caseId), '--as', 'bob', '--plan', 'xyz')).code).toBe(2);
+      const after = await runRules('cases', 'show', String(caseId));
+      expect(after.out).toMatch(/approval\s+alice\s+approve\s+cli\s+2026-11-23 10:00 CET\s+-\s+void: the plan changed/);
+      // The request was posted again, so its TTL restarted.
+      expect(after.out).toContain('requested 2026-11-23 10:00 CET; expires 2026-11-25 10:00 CET\n');
+      const json = JSON.parse((await runRules('cases', 'show', String(caseId), '--json')).out) as { approval: Record<string, unknown> };
+      expect(json.approval).toMatchObject({ rule: { index: 0, quorum: 2, vetoGroup: 'cab', ttl: '48h' }, expiresAt: '2026-11-25T09:00:00.000Z', votes: [{ person: 'alice', status: 'void' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers bad usage with exit 2 and documents every command', async () => {

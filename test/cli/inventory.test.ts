@@ -74,9 +74,9 @@ describeEachStore('patchdeck inventory / hosts commands', (s) => {
   it('answers bad usage with exit 2 and a missing file with exit 1', async () => {
     writeFileSync(path.join(dir, 'fleet.txt'), '[]');
     const unknown = await run(['inventory', 'import', path.join(dir, 'fleet.txt')]);
-    expect(unknown).toMatchObject({ code: 2, err: expect.stringContaining('pass --format json|csv') });
+    expect(unknown).toMatchObject({ code: 2, err: expect.stringContaining('pass --format json|csv|osquery|windows-kb') });
     const badFormat = await run(['inventory', 'import', 'hosts.json', '--format', 'xml']);
-    expect(badFormat).toMatchObject({ code: 2, err: expect.stringContaining('--format must be one of json, csv') });
+    expect(badFormat).toMatchObject({ code: 2, err: expect.stringContaining('--format must be one of json, csv, osquery, windows-kb') });
     const stdinNoFormat = await run(['inventory', 'import', '-']);
     expect(stdinNoFormat.code).toBe(2);
     const missing = await run(['inventory', 'import', 'nope.json']);
@@ -104,22 +104,25 @@ describeEachStore('patchdeck inventory / hosts commands', (s) => {
       packages: 4,
       open_exposures: 2,
       last_seen_at: NOW,
+      status: 'managed',
+      attestation: null,
     });
     const table = await run(['hosts', 'list']);
-    expect(table.out.split('\n')[0]).toMatch(/^NAME\s+OS\s+ROLE\s+CRITICALITY\s+PACKAGES\s+OPEN\s+LAST SEEN\s+GROUPS$/);
-    expect(table.out).toMatch(/web-01\s+Ubuntu:22.04:LTS\s+server\s+high\s+4\s+2\s+2026-11-23 10:00 CET\s+web, pilot/);
+    expect(table.out.split('\n')[0]).toMatch(/^NAME\s+STATUS\s+OS\s+ROLE\s+CRITICALITY\s+PACKAGES\s+OPEN\s+LAST SEEN\s+GROUPS$/);
+    expect(table.out).toMatch(/web-01\s+managed\s+Ubuntu:22.04:LTS\s+server\s+high\s+4\s+2\s+2026-11-23 10:00 CET\s+web, pilot/);
 
     const show = await run(['hosts', 'show', 'web-01', '--json']);
     const detail = JSON.parse(show.out) as { packages: unknown[]; exposures: Record<string, unknown>[] };
     expect(detail.packages).toHaveLength(4);
+    // The SSVC policy keeps this unexploited CVSS 8.1 flaw at medium (Track) on web-01.
     expect(detail.exposures.map((e) => [e.advisory, e.package, e.severity, e.due_at])).toEqual([
-      ['USN-6859-1', 'openssh-client', 'high', '2026-11-30T09:00:00.000Z'],
-      ['USN-6859-1', 'openssh-server', 'high', '2026-11-30T09:00:00.000Z'],
+      ['USN-6859-1', 'openssh-client', 'medium', '2026-12-23T09:00:00.000Z'],
+      ['USN-6859-1', 'openssh-server', 'medium', '2026-12-23T09:00:00.000Z'],
     ]);
     const human = await run(['hosts', 'show', 'web-01']);
     expect(human.out).toContain('web-01: Ubuntu:22.04:LTS, server, criticality high, usage 0.9, owner web-team\n');
     expect(human.out).toContain('Open exposures (2):\n');
-    expect(human.out).toMatch(/openssh-server\s+1:8.9p1-3ubuntu0.6\s+1:8.9p1-3ubuntu0.10\s+high\s+open\s+2026-11-30 10:00 CET/);
+    expect(human.out).toMatch(/openssh-server\s+1:8.9p1-3ubuntu0.6\s+1:8.9p1-3ubuntu0.10\s+medium\s+open\s+2026-12-23 10:00 CET/);
 
     const unknown = await run(['hosts', 'show', 'nope-01']);
     expect(unknown).toMatchObject({ code: 1, err: expect.stringContaining('no host named "nope-01"') });
@@ -131,6 +134,6 @@ describeEachStore('patchdeck inventory / hosts commands', (s) => {
     const help = await run(['inventory', 'import', '--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('replaces its package list');
-    expect(help.out).toMatch(/--format <format>\s+file format, json or csv/);
+    expect(help.out).toMatch(/--format <format>\s+file format, one of json, csv, osquery, windows-kb/);
   });
 });

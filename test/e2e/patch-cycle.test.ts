@@ -146,78 +146,82 @@ describeEachStore('end to end: the whole patch cycle', (s) => {
     const { config } = loadConfig({ file: configFile, env: {}, cwd: dir });
     const runtime: Runtime = await createRuntime({ config, clock, logger: createSilentLogger(), store: s.store });
     const server: RunningServer = await startServer(runtime, { port: 0, host: '127.0.0.1', scheduler: false });
-    cleanup.push(() => server.stop());
-    const alert = await waitFor('the alert', async () =>
-      slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c.body).includes(`case:${patchCase.id}:approve`)),
-    );
-    expect(alert.body.channel).toBe('#patch-critical');
-    expect(JSON.stringify(alert.body.blocks)).toContain('USN-4705-1');
-
-    const click = async (userId: string, actionId: string, timestamp = NOW_SECONDS, secret = TEST_SIGNING_SECRET) => {
-      const body = formEncodePayload(
-        blockActionsPayload({ userId, channelId: 'C0FAKE0001', actionId, value: `case:${patchCase.id}:${actionId}`, messageTs: String(alert.body.ts ?? '1795000000.000001') }),
+    // Stopped here, before the per-database hooks dispose of the store, so the worker never meets a closed pool.
+    try {
+      const alert = await waitFor('the alert', async () =>
+        slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c.body).includes(`case:${patchCase.id}:approve`)),
       );
-      return fetch(`${server.url}/slack/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackBody(body, secret, timestamp) },
-        body,
+      expect(alert.body.channel).toBe('#patch-critical');
+      expect(JSON.stringify(alert.body.blocks)).toContain('USN-4705-1');
+
+      const click = async (userId: string, actionId: string, timestamp = NOW_SECONDS, secret = TEST_SIGNING_SECRET) => {
+        const body = formEncodePayload(
+          blockActionsPayload({ userId, channelId: 'C0FAKE0001', actionId, value: `case:${patchCase.id}:${actionId}`, messageTs: String(alert.body.ts ?? '1795000000.000001') }),
+        );
+        return fetch(`${server.url}/slack/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackBody(body, secret, timestamp) },
+          body,
+        });
+      };
+
+      // Forged and foreign requests are refused before anything changes.
+      expect((await click('U0ALICE', 'approve', NOW_SECONDS, 'not-the-secret')).status).toBe(401);
+      expect((await click('U0ALICE', 'approve', NOW_SECONDS + 600)).status).toBe(401);
+      expect((await click('U0MALLORY', 'approve')).status).toBe(200);
+      await waitFor('a refusal for mallory', async () => slack.callsTo('chat.postEphemeral').find((c) => c.body.user === 'U0MALLORY'));
+      expect((await getCaseView(s.store.db, patchCase.id))!.state).toBe('awaiting_approval');
+
+      // Alice approves: the alert is updated in place and the pilot ring is patched.
+      expect((await click('U0ALICE', 'approve')).status).toBe(200);
+      const signoffPost = await waitFor('the pilot sign-off request', async () =>
+        slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c.body).includes(`case:${patchCase.id}:signoff`)),
+      );
+      expect(JSON.stringify(signoffPost.body.blocks)).toMatch(/[Pp]ilot/);
+      await waitFor('the alert updated with the vote', async () =>
+        slack.callsTo('chat.update').find((c) => JSON.stringify(c.body).includes('Alice Approver')),
+      );
+      const piloted = (await getCaseView(s.store.db, patchCase.id))!;
+      expect(piloted.rollout).toMatchObject({ state: 'awaiting_signoff', startedBy: 'alice' });
+
+      // 6. The person who started the rollout may not sign off its pilot; Bob may.
+      expect((await click('U0ALICE', 'signoff')).status).toBe(200);
+      await waitFor('a refusal for alice', async () => slack.callsTo('chat.postEphemeral').find((c) => c.body.user === 'U0ALICE'));
+      expect((await click('U0BOB', 'signoff')).status).toBe(200);
+      const done = await waitFor('the rollout to complete', async () => {
+        const view = await getCaseView(s.store.db, patchCase.id);
+        return view?.state === 'completed' ? view : null;
       });
-    };
+      expect(done.rollout).toMatchObject({ state: 'completed', targets: 8 });
 
-    // Forged and foreign requests are refused before anything changes.
-    expect((await click('U0ALICE', 'approve', NOW_SECONDS, 'not-the-secret')).status).toBe(401);
-    expect((await click('U0ALICE', 'approve', NOW_SECONDS + 600)).status).toBe(401);
-    expect((await click('U0MALLORY', 'approve')).status).toBe(200);
-    await waitFor('a refusal for mallory', async () => slack.callsTo('chat.postEphemeral').find((c) => c.body.user === 'U0MALLORY'));
-    expect((await getCaseView(s.store.db, patchCase.id))!.state).toBe('awaiting_approval');
+      // Rollout status and review, as an operator and a manager read them.
+      const status = await cli('rollout', 'status', String(done.rollout!.id), '--json');
+      expect(status.code, status.stderr).toBe(0);
+      const review = await cli('review', String(patchCase.id), '--format', 'json');
+      expect(review.code, review.stderr).toBe(0);
+      const reviewText = review.stdout;
+      expect(reviewText).toContain('alice');
+      expect(reviewText).toContain('bob');
+      const markdown = await cli('review', String(patchCase.id), '--format', 'md');
+      expect(markdown.stdout).toMatch(/SLA/);
 
-    // Alice approves: the alert is updated in place and the pilot ring is patched.
-    expect((await click('U0ALICE', 'approve')).status).toBe(200);
-    const signoffPost = await waitFor('the pilot sign-off request', async () =>
-      slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c.body).includes(`case:${patchCase.id}:signoff`)),
-    );
-    expect(JSON.stringify(signoffPost.body.blocks)).toMatch(/[Pp]ilot/);
-    await waitFor('the alert updated with the vote', async () =>
-      slack.callsTo('chat.update').find((c) => JSON.stringify(c.body).includes('Alice Approver')),
-    );
-    const piloted = (await getCaseView(s.store.db, patchCase.id))!;
-    expect(piloted.rollout).toMatchObject({ state: 'awaiting_signoff', startedBy: 'alice' });
+      // 7. Status pages.
+      const casePage = await fetch(`${server.url}/cases/${patchCase.id}`);
+      expect(casePage.status).toBe(200);
+      expect(await casePage.text()).toContain('USN-4705-1');
+      expect((await fetch(`${server.url}/rollouts/${done.rollout!.id}`)).status).toBe(200);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
-    // 6. The person who started the rollout may not sign off its pilot; Bob may.
-    expect((await click('U0ALICE', 'signoff')).status).toBe(200);
-    await waitFor('a refusal for alice', async () => slack.callsTo('chat.postEphemeral').find((c) => c.body.user === 'U0ALICE'));
-    expect((await click('U0BOB', 'signoff')).status).toBe(200);
-    const done = await waitFor('the rollout to complete', async () => {
-      const view = await getCaseView(s.store.db, patchCase.id);
-      return view?.state === 'completed' ? view : null;
-    });
-    expect(done.rollout).toMatchObject({ state: 'completed', targets: 8 });
-
-    // Rollout status and review, as an operator and a manager read them.
-    const status = await cli('rollout', 'status', String(done.rollout!.id), '--json');
-    expect(status.code, status.stderr).toBe(0);
-    const review = await cli('review', String(patchCase.id), '--format', 'json');
-    expect(review.code, review.stderr).toBe(0);
-    const reviewText = review.stdout;
-    expect(reviewText).toContain('alice');
-    expect(reviewText).toContain('bob');
-    const markdown = await cli('review', String(patchCase.id), '--format', 'md');
-    expect(markdown.stdout).toMatch(/SLA/);
-
-    // 7. Status pages.
-    const casePage = await fetch(`${server.url}/cases/${patchCase.id}`);
-    expect(casePage.status).toBe(200);
-    expect(await casePage.text()).toContain('USN-4705-1');
-    expect((await fetch(`${server.url}/rollouts/${done.rollout!.id}`)).status).toBe(200);
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-
-    // 9. Audit: every vote and state change, chained.
-    const audit = await listAudit(s.store.db);
-    const actions = audit.map((a) => a.action);
-    expect(actions).toContain('vote.cast');
-    expect(actions).toContain('vote.refused');
-    expect(actions).toContain('slack.request_rejected');
-    expect(audit.filter((a) => a.action === 'vote.cast').map((a) => a.actor)).toEqual(['alice', 'bob']);
-    expect(await verifyAuditChain(s.store.db)).toBeNull();
+      // 9. Audit: every vote and state change, chained.
+      const audit = await listAudit(s.store.db);
+      const actions = audit.map((a) => a.action);
+      expect(actions).toContain('vote.cast');
+      expect(actions).toContain('vote.refused');
+      expect(actions).toContain('slack.request_rejected');
+      expect(audit.filter((a) => a.action === 'vote.cast').map((a) => a.actor)).toEqual(['alice', 'bob']);
+      expect(await verifyAuditChain(s.store.db)).toBeNull();
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -44,7 +44,7 @@ describeEachStore('castVote', (s) => {
     const audit = await listAudit(s.store.db, { subjectType: 'case', subjectId: caseId });
     expect(audit.map((a) => [a.actor, a.action, a.before, a.after])).toEqual([
       ['alice', 'vote.cast', null, { stage: 'approval', person: 'alice', decision: 'approve', via: 'slack', comment: 'go' }],
-      ['alice', 'case.state_changed', { state: 'awaiting_approval' }, { state: 'approved', decided_at: '2026-11-23T09:00:00.000Z' }],
+      ['alice', 'case.state_changed', { state: 'awaiting_approval' }, { state: 'approved', decided_at: '2026-11-23T09:00:00.000Z', reason: 'approved: 1 of 1 approval (alice) under default rule' }],
     ]);
     expect(await jobsOf(s.store.db)).toEqual([
       { kind: 'chat.update', payload: { caseId, purpose: 'alert' }, uniqueKey: null },
@@ -162,7 +162,7 @@ describeEachStore('castVote', (s) => {
     const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(1) });
     expect(await deferCase(ctx, { caseId, personId: 'dave', reason: 'later', via: 'cli' })).toMatchObject({ status: 'refused', code: 'PD_VOTE_NOT_APPROVER' });
     expect(await deferCase(ctx, { caseId, personId: 'bob', reason: '  ', via: 'cli' })).toMatchObject({ status: 'refused', code: 'PD_DEFER_NO_REASON' });
-    expect(await deferCase(ctx, { caseId, personId: 'bob', reason: 'change freeze until Monday', via: 'cli' })).toEqual({ status: 'deferred', caseState: 'deferred' });
+    expect(await deferCase(ctx, { caseId, personId: 'bob', reason: 'change freeze until Monday', via: 'cli' })).toEqual({ status: 'deferred', caseState: 'deferred', until: null });
     expect((await caseRow(s.store.db, caseId)).state).toBe('deferred');
     const audit = await listAudit(s.store.db, { subjectType: 'case', subjectId: caseId });
     expect(audit.map((a) => a.action)).toEqual(['defer.refused', 'defer.refused', 'case.state_changed']);

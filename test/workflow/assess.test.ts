@@ -17,8 +17,10 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inventory');
 const DAY = 86_400_000;
 const at = (ms: number) => new Date(new Date(TEST_NOW).getTime() + ms).toISOString();
 
+// Round 2: the SSVC policy keeps unexploited flaws at medium at most, so these tests alert from medium
+// up to keep exercising case opening and routing on the same fixtures.
 const CONFIG = {
-  policy: { alertThreshold: 'high' },
+  policy: { alertThreshold: 'medium' },
   routing: {
     defaultChannel: '#patching',
     rules: [
@@ -73,14 +75,14 @@ describeEachStore('assessAll', (s) => {
 
     const exposures = await listExposures(s.store.db);
     expect(summary(exposures)).toEqual([
-      'db-01.example.internal USN-7270-1 openssh-server high',
+      'db-01.example.internal USN-7270-1 openssh-server medium',
       'legacy-01 USN-4705-1 sudo high',
-      'web-01 USN-6859-1 openssh-client high',
-      'web-01 USN-6859-1 openssh-server high',
+      'web-01 USN-6859-1 openssh-client medium',
+      'web-01 USN-6859-1 openssh-server medium',
       'web-01 USN-6986-1 libssl3 medium',
       'web-01 USN-7270-1 openssh-client medium',
       'web-01 USN-7270-1 openssh-server medium',
-      'ws-01 GHSA-3h5v-q93c-6h6q ws high',
+      'ws-01 GHSA-3h5v-q93c-6h6q ws medium',
       'ws-01 GHSA-h75v-3vvj-5mfj jinja2 medium',
     ]);
     // Not there: db-01's libssl3t64 is at the fixed version, its openssh is past USN-6859-1's 24.04 fix,
@@ -92,18 +94,25 @@ describeEachStore('assessAll', (s) => {
       fixed: '1:8.9p1-3ubuntu0.10',
       cves: ['CVE-2024-6387'],
       detectedAt: TEST_NOW,
-      dueAt: at(7 * DAY),
+      dueAt: at(30 * DAY),
       status: 'open',
     });
     expect(regresshion.reasons).toEqual([
       'openssh-server 1:8.9p1-3ubuntu0.6 (built from openssh) is inside ECOSYSTEM range [introduced 0, fixed 1:8.9p1-3ubuntu0.10]: fixed in 1:8.9p1-3ubuntu0.10',
-      'CVSS 8.1: high (≥ 7)',
+      'Published: CVSS 8.1 (≥ 7): high',
+      'Exploitation: none (not in CISA KEV, no exploit reported, no EPSS score)',
+      'Automatable: no (no CVSS vector to tell, so not assumed)',
+      'Technical impact: total (no CVSS vector; CVSS 8.1 (≥ 7) is high)',
+      'Mission & well-being: medium (host criticality high)',
+      'SSVC decision Track: medium (published high, held to low–medium)',
       'Role: server',
+      'SLA for medium: 30d (default): due 2026-12-23 09:00 UTC',
     ]);
     const db = exposures.find((e) => e.host === 'db-01.example.internal')!;
-    expect(db.reasons).toContain('Host criticality critical: raised from medium to high');
+    expect(db.reasons).toContain('Mission & well-being: high (host criticality critical)');
     const sudo = exposures.find((e) => e.advisoryId === 'USN-4705-1')!;
-    expect(sudo.reasons).toContain('In CISA KEV since 2022-04-06 (federal due date 2022-04-27): stays high');
+    expect(sudo.reasons).toContain('SSVC decision Attend: high (published high, within high)');
+    expect(sudo.reasons).toContain('In CISA KEV (federal due date 2022-04-27): at or above the KEV minimum high');
     expect(sudo.fixed).toBe('1.8.16-0ubuntu1.10');
     const jinja = exposures.find((e) => e.package === 'jinja2')!;
     expect(jinja).toMatchObject({ severity: 'medium', dueAt: at(30 * DAY), fixed: '3.1.4' });
@@ -112,23 +121,31 @@ describeEachStore('assessAll', (s) => {
   it('opens one case per advisory at or above the threshold, routed, audited, with one alert job each', async () => {
     const { ctx } = await setUp(s.store);
     const result = await assessAll(ctx, { actor: 'cli:alice' });
-    expect(result.casesOpened).toHaveLength(4);
+    expect(result.casesOpened).toHaveLength(6);
 
     const cases = await listCases(s.store.db);
     expect(cases.map((c) => [c.advisoryId, c.severity, c.state, c.affectedHosts, c.openExposures]).sort()).toEqual([
-      ['GHSA-3h5v-q93c-6h6q', 'high', 'awaiting_approval', 1, 1],
+      ['GHSA-3h5v-q93c-6h6q', 'medium', 'awaiting_approval', 1, 1],
+      ['GHSA-h75v-3vvj-5mfj', 'medium', 'awaiting_approval', 1, 1],
       ['USN-4705-1', 'high', 'awaiting_approval', 1, 1],
-      ['USN-6859-1', 'high', 'awaiting_approval', 1, 2],
-      ['USN-7270-1', 'high', 'awaiting_approval', 2, 3],
+      ['USN-6859-1', 'medium', 'awaiting_approval', 1, 2],
+      ['USN-6986-1', 'medium', 'awaiting_approval', 1, 1],
+      ['USN-7270-1', 'medium', 'awaiting_approval', 2, 3],
     ]);
     const openssh = cases.find((c) => c.advisoryId === 'USN-7270-1')!;
     const view = (await getCaseView(s.store.db, openssh.id))!;
-    expect(view).toMatchObject({ title: 'openssh vulnerabilities', requestedBy: 'cli:alice', channel: '#dba', dueAt: at(7 * DAY) });
+    expect(view).toMatchObject({ title: 'openssh vulnerabilities', requestedBy: 'cli:alice', channel: '#dba', dueAt: at(30 * DAY) });
+    // All three exposures are medium and due together: the first one found explains the case.
     expect(view.reasons).toEqual([
-      'openssh-server 1:9.6p1-3ubuntu13.5 (built from openssh) is inside ECOSYSTEM range [introduced 0, fixed 1:9.6p1-3ubuntu13.8]: fixed in 1:9.6p1-3ubuntu13.8',
-      'No CVSS score; vendor severity "medium": medium',
-      'Host criticality critical: raised from medium to high',
-      'Role: database',
+      'openssh-client 1:8.9p1-3ubuntu0.6 (built from openssh) is inside ECOSYSTEM range [introduced 0, fixed 1:8.9p1-3ubuntu0.11]: fixed in 1:8.9p1-3ubuntu0.11',
+      'Published: vendor severity "medium": medium',
+      'Exploitation: none (not in CISA KEV, no exploit reported, no EPSS score)',
+      'Automatable: no (no CVSS vector to tell, so not assumed)',
+      'Technical impact: partial (no CVSS vector; vendor severity "medium" is medium)',
+      'Mission & well-being: medium (host criticality high)',
+      'SSVC decision Track: medium (published medium, within low–medium)',
+      'Role: server',
+      'SLA for medium: 30d (default): due 2026-12-23 09:00 UTC',
       '2 hosts affected',
     ]);
     expect((await getCaseView(s.store.db, cases.find((c) => c.advisoryId === 'GHSA-3h5v-q93c-6h6q')!.id))!.channel).toBe('#node');
@@ -146,7 +163,7 @@ describeEachStore('assessAll', (s) => {
     );
     const audit = await listAudit(s.store.db, { subjectType: 'case', subjectId: openssh.id });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor: 'cli:alice', action: 'case.opened', after: { advisoryId: 'USN-7270-1', severity: 'high', state: 'awaiting_approval', channel: '#dba', hosts: 2, exposures: 3 } });
+    expect(audit[0]).toMatchObject({ actor: 'cli:alice', action: 'case.opened', after: { advisoryId: 'USN-7270-1', severity: 'medium', state: 'awaiting_approval', channel: '#dba', hosts: 2, exposures: 3 } });
     expect((await listAudit(s.store.db)).filter((e) => e.action === 'exposures.assessed')).toHaveLength(1);
     expect(await verifyAuditChain(s.store.db)).toBeNull();
   });
@@ -161,7 +178,7 @@ describeEachStore('assessAll', (s) => {
     expect(again).toEqual({ exposures: { new: 0, unchanged: 9, resolved: 0 }, casesOpened: [] });
     expect(await listExposures(s.store.db)).toEqual(before);
     expect(await listAudit(s.store.db)).toHaveLength(auditBefore);
-    expect(await s.store.db.selectFrom('jobs').selectAll().execute()).toHaveLength(4);
+    expect(await s.store.db.selectFrom('jobs').selectAll().execute()).toHaveLength(6);
   });
 
   it('resolves exposures a patch removed and attaches new ones to the advisory\'s existing case', async () => {
@@ -182,8 +199,8 @@ describeEachStore('assessAll', (s) => {
     const all = await listExposures(s.store.db, { status: 'all' });
     const resolved = all.filter((e) => e.status === 'resolved');
     expect(summary(resolved)).toEqual([
-      'web-01 USN-6859-1 openssh-client high',
-      'web-01 USN-6859-1 openssh-server high',
+      'web-01 USN-6859-1 openssh-client medium',
+      'web-01 USN-6859-1 openssh-server medium',
       'web-01 USN-7270-1 openssh-client medium',
       'web-01 USN-7270-1 openssh-server medium',
     ]);
@@ -199,7 +216,7 @@ describeEachStore('assessAll', (s) => {
   });
 
   it('reclassifies when KEV facts arrive: the severity and due time follow, from the first detection', async () => {
-    const { ctx, clock } = await setUp(s.store);
+    const { ctx, clock } = await setUp(s.store, { ...CONFIG, policy: { alertThreshold: 'high' } });
     await assessAll(ctx, { actor: 'cli:alice' });
     expect((await listCases(s.store.db)).some((c) => c.advisoryId === 'USN-6986-1')).toBe(false);
     clock.advance(2 * 3_600_000);
@@ -212,7 +229,8 @@ describeEachStore('assessAll', (s) => {
     expect(result.casesOpened).toHaveLength(1);
     const [ssl] = await listExposures(s.store.db, { host: 'web-01', severity: 'critical' });
     expect(ssl).toMatchObject({ advisoryId: 'USN-6986-1', detectedAt: TEST_NOW, dueAt: at(DAY) });
-    expect(ssl!.reasons).toContain('In CISA KEV since 2026-11-20 (federal due date 2026-12-11), known ransomware use: critical');
+    expect(ssl!.reasons).toContain('Exploitation: active (in CISA KEV since 2026-11-20)');
+    expect(ssl!.reasons).toContain('In CISA KEV (federal due date 2026-12-11), known ransomware use: raised to critical');
     const view = (await getCaseView(s.store.db, result.casesOpened[0]!))!;
     expect(view).toMatchObject({ advisoryId: 'USN-6986-1', severity: 'critical', requestedBy: 'system', dueAt: at(DAY) });
     expect(view.reasons.at(-1)).toBe('1 host affected');
@@ -265,10 +283,45 @@ describeEachStore('assessAll', (s) => {
   });
 
   it('uses a configured classification policy', async () => {
-    const { ctx } = await setUp(s.store, { ...CONFIG, policy: { classification: { cvss: { critical: 8 } } } });
+    const classification = { cvss: { critical: 8 }, ssvc: { severityByDecision: { track: { min: 'low', max: 'critical' } } } };
+    const { ctx } = await setUp(s.store, { ...CONFIG, policy: { classification } });
     await assessAll(ctx, { actor: 'cli:alice' });
     const [first] = await listExposures(s.store.db, { host: 'web-01', severity: 'critical' });
     expect(first).toMatchObject({ advisoryId: 'USN-6859-1', dueAt: at(DAY) });
-    expect(first!.reasons[1]).toBe('CVSS 8.1: critical (≥ 8)');
+    expect(first!.reasons[1]).toBe('Published: CVSS 8.1 (≥ 8): critical');
+    expect(first!.reasons).toContain('SSVC decision Track: critical (published critical, within low–critical)');
+  });
+
+  it('counts an EPSS percentile at or above the threshold as active exploitation', async () => {
+    const { ctx } = await setUp(s.store);
+    await s.store.db.insertInto('epss_scores').values({ cve: 'CVE-2024-6387', epss: 0.42, percentile: 0.974, score_date: '2026-11-22', model_version: 'v2025.03.14' }).execute();
+    await assessAll(ctx, { actor: 'cli:alice' });
+    const [regresshion] = await listExposures(s.store.db, { host: 'web-01', severity: 'high' });
+    expect(regresshion).toMatchObject({ advisoryId: 'USN-6859-1', dueAt: at(7 * DAY) });
+    expect(regresshion!.reasons).toContain('Exploitation: active (EPSS of CVE-2024-6387 at the 97.4% percentile on 2026-11-22 (≥ 95%))');
+    expect(regresshion!.reasons).toContain('SSVC decision Attend: high (published high, within high)');
+  });
+
+  it('counts a vendor exploit status (CSAF threats) as active exploitation', async () => {
+    const { ctx } = await setUp(s.store, { ...CONFIG, policy: { alertThreshold: 'high' } });
+    const threats = [
+      { category: 'impact', details: 'Remote code execution', productIds: [] },
+      { category: 'exploit_status', details: 'Exploited in the wild (vendor telemetry)', productIds: [] },
+    ];
+    await s.store.db.updateTable('advisories').set({ vendor_details: JSON.stringify({ remediations: [], threats, products: [], provenance: null }) }).where('id', '=', 'USN-6859-1').execute();
+    await assessAll(ctx, { actor: 'cli:alice' });
+    const [regresshion] = await listExposures(s.store.db, { host: 'web-01', severity: 'high' });
+    expect(regresshion!.reasons).toContain('Exploitation: active (advisory exploit status "Exploited in the wild (vendor telemetry)")');
+    expect((await listCases(s.store.db)).map((c) => c.advisoryId).sort()).toEqual(['USN-4705-1', 'USN-6859-1']);
+  });
+
+  it('applies the strictest SLA of the host\'s groups and says which', async () => {
+    const { ctx } = await setUp(s.store, { ...CONFIG, policy: { alertThreshold: 'medium', slaByGroup: { web: { medium: '10d' }, pilot: { medium: '14d', high: '1d' } } } });
+    await assessAll(ctx, { actor: 'cli:alice' });
+    const web = await listExposures(s.store.db, { host: 'web-01' });
+    expect(web.map((e) => e.dueAt)).toEqual(web.map(() => at(10 * DAY)));
+    expect(web[0]!.reasons).toContain('SLA for medium: 10d (group "web"; default 30d): due 2026-12-03 09:00 UTC');
+    const [db] = await listExposures(s.store.db, { host: 'db-01.example.internal' });
+    expect(db!.dueAt).toBe(at(30 * DAY));
   });
 });

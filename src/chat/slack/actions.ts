@@ -1,31 +1,51 @@
-import type { App, BlockAction, webApi } from '@slack/bolt';
+import type { App, BlockAction, RespondFn, webApi } from '@slack/bolt';
 import { ACTION_VOTES, parseActionValue } from '../../core/messages.js';
-import { findPersonBySlackId } from '../../core/people.js';
-import { castVote, type CastVoteResult } from '../../workflow/approvals.js';
+import type { CastVoteResult } from '../../workflow/approvals.js';
 import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
+import { publishHome } from './home.js';
+import { personIdForSlackUser } from './my-work.js';
 import { escapeMrkdwn } from './render.js';
+import type { SlackHandlerDeps, SlackServices } from './services.js';
 
 /** How much of a refused button value goes into the audit log. */
 const AUDITED_VALUE_CHARS = 200;
+
+const RECORDED_NOTICE: Record<string, string> = {
+  approve: 'you approved',
+  reject: 'you rejected',
+  signoff: 'you signed off the pilot of',
+  signoff_reject: 'you rejected the pilot of',
+};
 
 /**
  * Listens to every button click (block_actions). The clicker is `body.user.id`, which Slack vouches
  * for by signing the request; nothing inside the action (its value, its text) says who may act. The
  * approval service decides; this face only translates the click and explains a refusal.
+ *
+ * `ack()` comes first: the receiver runs with `processBeforeResponse: false`, so ack() writes the HTTP
+ * 200 at once; the vote, which waits for the case's row lock, runs in the face's work queue after
+ * Slack has its answer. A double click still waiting there is dropped; one that reaches castVote
+ * again is a duplicate vote and records nothing.
  */
-export function registerSlackActions(app: App, ctx: WorkflowContext): void {
-  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, client }) => {
+export function registerSlackActions(app: App, deps: SlackHandlerDeps): void {
+  const { ctx, services, work } = deps;
+  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, client, respond }) => {
     await ack();
-    await handleBlockAction(ctx, body, client);
+    const action = body.actions[0];
+    const key = action && 'value' in action ? `click:${body.user.id}:${String(action.action_id)}:${String(action.value)}` : null;
+    if (work.push(key, () => handleBlockAction(ctx, services, body, client, respond)) === 'full') {
+      ctx.logger.warn({ user: body.user.id }, 'Slack click dropped: the face\'s work queue is full');
+    }
   });
 }
 
-async function handleBlockAction(ctx: WorkflowContext, body: BlockAction, client: webApi.WebClient): Promise<void> {
-  const slackUserId = body.user.id;
+async function handleBlockAction(ctx: WorkflowContext, services: SlackServices, body: BlockAction, client: webApi.WebClient, respond: RespondFn): Promise<void> {
   // Unknown users still go to castVote under a name no policy grants, so the refusal is audited there.
-  const personId = findPersonBySlackId(ctx.config.people, slackUserId)?.id ?? `slack:${slackUserId}`;
-  const tell = (text: string) => tellClicker(ctx, client, body, text);
+  const personId = personIdForSlackUser(ctx, body.user.id);
+  const fromHomeTab = body.container?.type === 'view' && body.view?.type === 'home';
+  // A click on the Home tab has no channel to answer in: the tab is re-published with the outcome on top.
+  const tell = async (text: string) => (fromHomeTab ? republishHome(ctx, client, body.user.id, text) : tellClicker(ctx, client, respond, body, text));
   const action = body.actions[0];
   if (action === undefined) return;
   const value = 'value' in action && typeof action.value === 'string' ? action.value : null;
@@ -45,26 +65,44 @@ async function handleBlockAction(ctx: WorkflowContext, body: BlockAction, client
   const vote = ACTION_VOTES[parsed.action];
   let result: CastVoteResult;
   try {
-    result = await castVote(ctx, { caseId: parsed.caseId, stage: vote.stage, personId, decision: vote.decision, via: 'slack' });
+    result = await services.castVote(ctx, { caseId: parsed.caseId, stage: vote.stage, personId, decision: vote.decision, via: 'slack' });
   } catch (error) {
     ctx.logger.error({ err: (error as Error).message, caseId: parsed.caseId, action: parsed.action }, 'Slack vote failed');
     await tell(`:warning: Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${parsed.caseId}`);
     return;
   }
-  // On success castVote enqueues a chat.update job, which rewrites the message in place.
+  // On success castVote enqueues a chat.update job, which rewrites the channel message in place.
   if (result.status === 'refused') await tell(`:no_entry: Not recorded: ${escapeMrkdwn(result.reason)}`);
+  else if (fromHomeTab) await tell(`:white_check_mark: Recorded: ${RECORDED_NOTICE[parsed.action]} case ${parsed.caseId}.`);
 }
 
-/** An ephemeral reply only the clicking user sees, in the channel of the message they clicked. */
-async function tellClicker(ctx: WorkflowContext, client: webApi.WebClient, body: BlockAction, text: string): Promise<void> {
+async function republishHome(ctx: WorkflowContext, client: webApi.WebClient, slackUserId: string, notice: string): Promise<void> {
+  try {
+    await publishHome(ctx, client, slackUserId, notice);
+  } catch (error) {
+    ctx.logger.error({ err: (error as Error).message }, 'could not re-publish the Slack Home tab');
+  }
+}
+
+/**
+ * An ephemeral reply only the clicking user sees, in the channel of the message they clicked. A click
+ * in an ephemeral message (a /patchdeck answer) is answered through its response_url, which works
+ * in channels the bot is not in.
+ */
+function tellClicker(ctx: WorkflowContext, client: webApi.WebClient, respond: RespondFn, body: BlockAction, text: string): void {
+  // Sent without waiting: a slow or rate-limited Slack must not hold the face's work queue.
+  if (body.container?.is_ephemeral === true && typeof body.response_url === 'string') {
+    void respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) => {
+      ctx.logger.error({ err: (error as Error).message }, 'could not answer a Slack click through its response_url');
+    });
+    return;
+  }
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (typeof channel !== 'string') {
     ctx.logger.warn({ user: body.user.id }, 'cannot reply to a Slack click without a channel');
     return;
   }
-  try {
-    await client.chat.postEphemeral({ channel, user: body.user.id, text });
-  } catch (error) {
+  void client.chat.postEphemeral({ channel, user: body.user.id, text }).catch((error: unknown) => {
     ctx.logger.error({ err: (error as Error).message, channel }, 'could not send an ephemeral Slack reply');
-  }
+  });
 }

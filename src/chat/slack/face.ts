@@ -3,11 +3,19 @@ import { Router } from 'express';
 import type { WorkflowContext } from '../../workflow/context.js';
 import type { Notifier } from '../../workflow/notifications.js';
 import { registerSlackActions } from './actions.js';
+import { registerSlackCommands } from './commands.js';
+import { registerSlackHome } from './home.js';
 import { createBoltLogger } from './logger.js';
 import { createSlackNotifier } from './notifier.js';
+import { WORKFLOW_SERVICES, type SlackServices } from './services.js';
+import { registerSlackShortcuts } from './shortcuts.js';
+import { createWorkQueue } from './work-queue.js';
 import { createSlackSignatureVerifier } from './verify.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** Acknowledged work waiting to run; beyond this, new work is dropped and logged rather than piling up. */
+const MAX_PENDING_WORK = 10_000;
 
 export interface SlackFaceDeps {
   ctx: WorkflowContext;
@@ -18,19 +26,28 @@ export interface SlackFaceDeps {
   /** With both ids given Bolt never calls auth.test; otherwise it asks once per incoming request. */
   botUserId?: string;
   botId?: string;
+  /** Least time between two posts or updates into one channel. Default: Slack's pace, 1 s. */
+  channelSpacingMs?: number;
+  /** The workflow services clicks and commands call. Default: the real ones. */
+  services?: SlackServices;
 }
 
 export interface SlackFace {
-  /** Mount on the web app; handles POST /slack/events (interactivity). Parses its own body. */
+  /** Mount on the web app; handles POST /slack/events (interactivity, /patchdeck, events). Parses its own body. */
   router: Router;
   notifier: Notifier;
   app: App;
+  /** Resolves once the work of every acknowledged click, command and event is done (for shutdown). */
+  drain(): Promise<void>;
 }
 
 /**
  * The Slack face in HTTP mode. Our signature check runs first, on the raw body and against the
  * workflow clock, in both time directions. Bolt's own check is off: it reads the wall clock and accepts
  * timestamps from the future, so it would only be a weaker second opinion.
+ *
+ * `processBeforeResponse` stays false (Bolt's default, spelled out): ack() writes the HTTP answer at
+ * once, and the work a click or command causes runs after Slack has had its answer, well within 3 s.
  */
 export function createSlackFace(deps: SlackFaceDeps): SlackFace {
   const { ctx } = deps;
@@ -43,6 +60,7 @@ export function createSlackFace(deps: SlackFaceDeps): SlackFace {
     endpoints: SLACK_EVENTS_PATH,
     router,
     logger,
+    processBeforeResponse: false,
   });
   const app = new App({
     receiver,
@@ -60,6 +78,17 @@ export function createSlackFace(deps: SlackFaceDeps): SlackFace {
       timeout: 15_000,
     },
   });
-  registerSlackActions(app, ctx);
-  return { router, notifier: createSlackNotifier(app.client), app };
+  const work = createWorkQueue({
+    // SQLite's driver is synchronous: one task at a time, so the event loop gets a turn between them.
+    concurrency: ctx.store.dialect === 'sqlite' ? 1 : 4,
+    maxPending: MAX_PENDING_WORK,
+    onError: (error) => ctx.logger.error({ err: (error as Error).message }, 'Slack work failed'),
+  });
+  const handlerDeps = { ctx, services: deps.services ?? WORKFLOW_SERVICES, work };
+  registerSlackActions(app, handlerDeps);
+  registerSlackCommands(app, handlerDeps);
+  registerSlackHome(app, handlerDeps);
+  registerSlackShortcuts(app, handlerDeps);
+  const notifier = createSlackNotifier(app.client, deps.channelSpacingMs !== undefined ? { channelSpacingMs: deps.channelSpacingMs } : {});
+  return { router, notifier, app, drain: () => work.drain() };
 }

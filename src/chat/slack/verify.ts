@@ -40,6 +40,13 @@ function headerValue(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/** `ssl_check=1` (with Slack's verification token, nothing else): a probe that is answered and never processed. */
+function isSslCheck(rawBody: Buffer): boolean {
+  if (rawBody.length > 200) return false;
+  const fields = new URLSearchParams(rawBody.toString('utf8'));
+  return fields.get('ssl_check') === '1' && [...fields.keys()].every((key) => key === 'ssl_check' || key === 'token');
+}
+
 /**
  * Express middleware run before Bolt: reads the raw body, checks signature and timestamp against the
  * workflow clock, and hands the same bytes on to Bolt as `req.rawBody`. A rejected request is audited
@@ -67,6 +74,11 @@ export function createSlackSignatureVerifier(deps: { ctx: WorkflowContext; signi
         // Bolt's body parser reads `req.rawBody` when present instead of the (already consumed) stream.
         (req as Request & { rawBody?: Buffer }).rawBody = rawBody;
         next();
+        return;
+      }
+      if (isSslCheck(rawBody)) {
+        // Slack probes a slash command's URL with an unsigned `ssl_check=1`; it only wants a 200.
+        res.status(200).end();
         return;
       }
       const remoteAddress = req.ip ?? req.socket.remoteAddress ?? null;

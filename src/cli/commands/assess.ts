@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { formatInZone } from '../../core/time.js';
 import { CASE_STATES, SEVERITIES, type CaseState, type Severity } from '../../core/types.js';
 import { listCases } from '../../store/queries/cases.js';
-import { listExposures, type ExposureStatus, type ExposureView } from '../../store/queries/exposures.js';
+import { EXPOSURE_STATUSES, listExposures, type ExposureStatus, type ExposureView } from '../../store/queries/exposures.js';
 import { assessAll } from '../../workflow/assess.js';
 import { withContext, writeJson, writeTable, type CliDeps } from '../io.js';
 
@@ -64,7 +64,7 @@ export function registerAssessCommands(program: Command, deps: CliDeps): void {
     .description('List exposures, earliest due first')
     .option('--host <name>', 'only this host')
     .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
-    .addOption(new Option('--status <status>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .addOption(new Option('--status <status>', 'open, exempt, mitigated, resolved or all').choices([...EXPOSURE_STATUSES, 'all']).default('open'))
     .option('--json', 'print as JSON')
     .action(async (options: { host?: string; severity?: Severity; status: ExposureStatus | 'all'; json?: boolean }) => {
       await withContext(deps, async (ctx) => {

@@ -3,7 +3,9 @@ import type { Executor } from '../db.js';
 import { fromJson } from '../json.js';
 import { chunk, compareText as cmp } from './hosts.js';
 
-export type ExposureStatus = 'open' | 'resolved';
+/** `exempt` and `mitigated` exposures are held by an active exemption or mitigation (see core/exemptions.ts). */
+export const EXPOSURE_STATUSES = ['open', 'exempt', 'mitigated', 'resolved'] as const;
+export type ExposureStatus = (typeof EXPOSURE_STATUSES)[number];
 
 export interface ExposureView {
   id: number;
@@ -22,6 +24,7 @@ export interface ExposureView {
   status: ExposureStatus;
   resolvedAt: string | null;
   caseId: number | null;
+  exemptionId: number | null;
 }
 
 export interface ExposureFilter {
@@ -63,6 +66,7 @@ export async function listExposures(db: Executor, filter: ExposureFilter = {}): 
     status: r.status as ExposureStatus,
     resolvedAt: r.resolved_at,
     caseId: r.case_id === null ? null : Number(r.case_id),
+    exemptionId: r.exemption_id === null ? null : Number(r.exemption_id),
   }));
   return views.sort((a, b) => cmp(a.dueAt, b.dueAt) || cmp(a.host, b.host) || cmp(a.advisoryId, b.advisoryId) || cmp(a.package, b.package));
 }
@@ -109,6 +113,16 @@ export interface AdvisoryFacts {
   cvss: { score: number | null; vector: string | null } | null;
   vendorSeverity: string | null;
   kev: KevFacts | null;
+  /** The vendor's exploitation statements (CSAF/MSRC threats of category `exploit_status`). */
+  exploitStatus: string[];
+}
+
+/** Exploit-status texts from `vendor_details` (migration 0003): CSAF `exploit_status`, MSRC "Exploit Status". */
+function exploitStatusOf(vendorDetails: string | null): string[] {
+  const details = fromJson<{ threats?: { category?: string; details?: string }[] } | null>(vendorDetails, null);
+  return (details?.threats ?? [])
+    .filter((t) => t.category?.toLowerCase().replace(/\s+/g, '_') === 'exploit_status' && typeof t.details === 'string' && t.details.trim() !== '')
+    .map((t) => t.details!.trim());
 }
 
 export async function loadAdvisoryFacts(db: Executor, ids: string[]): Promise<Map<string, AdvisoryFacts>> {
@@ -116,7 +130,7 @@ export async function loadAdvisoryFacts(db: Executor, ids: string[]): Promise<Ma
   for (const part of chunk([...new Set(ids)], 500)) {
     const rows = await db
       .selectFrom('advisories')
-      .select(['id', 'title', 'cves', 'affected', 'cvss_score', 'cvss_vector', 'vendor_severity', 'kev'])
+      .select(['id', 'title', 'cves', 'affected', 'cvss_score', 'cvss_vector', 'vendor_severity', 'kev', 'vendor_details'])
       .where('id', 'in', part)
       .execute();
     for (const r of rows) {
@@ -129,6 +143,7 @@ export async function loadAdvisoryFacts(db: Executor, ids: string[]): Promise<Ma
         cvss: score === null && r.cvss_vector === null ? null : { score, vector: r.cvss_vector },
         vendorSeverity: r.vendor_severity,
         kev: fromJson<KevFacts | null>(r.kev, null),
+        exploitStatus: exploitStatusOf(r.vendor_details),
       });
     }
   }

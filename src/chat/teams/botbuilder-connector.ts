@@ -1,0 +1,248 @@
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import type { Request, Response } from 'express';
+import { decodeJwt } from 'jose';
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import { TeamsActivitySchema, type TeamsConnector, type TeamsConversationReference, type TeamsInvokeAnswer, type TeamsOutgoingMessage, type TeamsRequestHooks } from './connector.js';
+
+/** Bot Framework's public cloud: who issues the tokens Teams sends, where its keys are, who issues ours. */
+export const BOT_FRAMEWORK = {
+  tokenIssuer: 'https://api.botframework.com',
+  openIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+  loginUrlPrefix: 'https://login.microsoftonline.com/',
+  oauthScope: 'https://api.botframework.com',
+} as const;
+
+export interface BotbuilderConnectorOptions {
+  appId: string;
+  appPassword: string;
+  /** Single-tenant bots get their outgoing tokens from their own tenant. */
+  tenantId?: string;
+  openIdMetadataUrl?: string;
+  /** Token authority; `<loginUrl>/oauth2/v2.0/token` is asked for outgoing tokens. */
+  loginUrl?: string;
+  clock: Clock;
+  logger: Logger;
+  /** Outgoing token requests (tests need none: the fake answers on loopback). */
+  fetch?: typeof fetch;
+}
+
+type AuthenticationCtorArgs = ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>;
+type CredentialsFactory = NonNullable<AuthenticationCtorArgs[1]>;
+type ServiceClientCredentials = Awaited<ReturnType<CredentialsFactory['createCredentials']>>;
+
+/** The part of botbuilder's ConnectorClient used here (the class itself is not exported by botbuilder). */
+interface ConversationsClient {
+  conversations: {
+    sendToConversation(conversationId: string, activity: Partial<Activity>): Promise<{ id?: string }>;
+    updateActivity(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<unknown>;
+  };
+}
+
+/** Renew a token this long before it runs out. */
+const TOKEN_MARGIN_MS = 5 * 60_000;
+const TOKEN_TIMEOUT_MS = 15_000;
+
+/**
+ * Outgoing calls carry an app-only token from the client-credentials grant. botbuilder's own factory
+ * goes through MSAL, which insists on Microsoft's authority discovery; this small client asks the
+ * configured token endpoint directly, so a fake can stand in for it, and caches each token until
+ * shortly before it expires.
+ */
+function createClientCredentialsFactory(options: BotbuilderConnectorOptions): CredentialsFactory {
+  const fetchImpl = options.fetch ?? fetch;
+  const cache = new Map<string, { token: string; until: number }>();
+  async function tokenFor(loginEndpoint: string, scope: string): Promise<string> {
+    const key = `${loginEndpoint} ${scope}`;
+    const now = options.clock.now().getTime();
+    const cached = cache.get(key);
+    if (cached && cached.until > now) return cached.token;
+    const response = await fetchImpl(`${loginEndpoint.replace(/\/+$/, '')}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: options.appId, client_secret: options.appPassword, scope: `${scope}/.default` }),
+      signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+    });
+    const body = (await response.json().catch(() => null)) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | null;
+    if (!response.ok || typeof body?.access_token !== 'string') {
+      // The error code (e.g. invalid_client) says what to fix; the answer's description may echo ids, not secrets.
+      throw new Error(`Teams token request failed with HTTP ${response.status}${typeof body?.error === 'string' ? ` (${body.error})` : ''}: check teams.appId and teams.appPassword`);
+    }
+    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in ?? 3600)) * 1000;
+    cache.set(key, { token: body.access_token, until: now + Math.max(lifetimeMs - TOKEN_MARGIN_MS, 0) });
+    return body.access_token;
+  }
+  return {
+    isValidAppId: async (appId: string) => appId === options.appId,
+    isAuthenticationDisabled: async () => false,
+    async createCredentials(appId: string, audience: string | undefined, loginEndpoint: string): Promise<ServiceClientCredentials> {
+      if (appId !== options.appId) throw new Error('Teams: credentials were asked for another app id');
+      const scope = audience ?? BOT_FRAMEWORK.oauthScope;
+      return {
+        async signRequest(resource) {
+          resource.headers.set('authorization', `Bearer ${await tokenFor(loginEndpoint, scope)}`);
+          return resource;
+        },
+      };
+    },
+    // Keeps the password out of any log line that serialises the factory.
+    toJSON: () => ({ appId: options.appId }),
+  } as CredentialsFactory;
+}
+
+/** Exposes the adapter's protected processActivity so authentication can happen (and be audited) first. */
+class PatchdeckCloudAdapter extends CloudAdapter {
+  constructor(private readonly authentication: ConfigurationBotFrameworkAuthentication) {
+    super(authentication);
+  }
+
+  authenticate(activity: Activity, authHeader: string) {
+    return this.authentication.authenticateRequest(activity, authHeader);
+  }
+
+  run(result: Awaited<ReturnType<PatchdeckCloudAdapter['authenticate']>>, activity: Activity, logic: (context: TurnContext) => Promise<void>) {
+    return this.processActivity(result, activity, logic);
+  }
+}
+
+/** Names why botbuilder refused a token, for the audit log (the HTTP answer stays a bare 401). */
+function classifyAuthenticationError(error: unknown): string {
+  const name = (error as { name?: unknown }).name;
+  const message = String((error as { message?: unknown }).message ?? error);
+  if (/ServiceUrl claim/i.test(message)) return 'service_url_mismatch';
+  if (/Invalid AppId/i.test(message)) return 'wrong_audience';
+  if (name === 'TokenExpiredError' || /expired/i.test(message)) return 'expired_token';
+  if (name === 'NotBeforeError') return 'token_not_yet_valid';
+  if (/invalid signature/i.test(message)) return 'bad_signature';
+  if (/Signing Key could not be retrieved/i.test(message)) return 'unknown_signing_key';
+  if (/endorsement/i.test(message)) return 'missing_endorsement';
+  if (/No valid identity|Issuer/i.test(message)) return 'wrong_issuer';
+  return 'invalid_token';
+}
+
+/** Checks what can be checked before botbuilder runs: a bearer token, issued by the Bot Framework. */
+function precheckToken(authHeader: string): string | null {
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authHeader);
+  if (!match) return authHeader === '' ? 'missing_token' : 'malformed_token';
+  try {
+    // Only tokens from the channel issuer are ever accepted; this keeps emulator and skill tokens
+    // (other issuers, other key sets fetched from elsewhere) away from the adapter entirely.
+    return decodeJwt(match[1]!).iss === BOT_FRAMEWORK.tokenIssuer ? null : 'wrong_issuer';
+  } catch {
+    return 'malformed_token';
+  }
+}
+
+/**
+ * The TeamsConnector on botbuilder's CloudAdapter. botbuilder validates the JWT (signature against the
+ * keys in the OpenID metadata, issuer, audience = our app id, `serviceurl` claim = the activity's
+ * serviceUrl) and makes the outgoing calls to the activity's serviceUrl.
+ */
+export function createBotbuilderConnector(options: BotbuilderConnectorOptions): TeamsConnector {
+  const logger = options.logger.child({ component: 'teams' });
+  const loginUrl = options.loginUrl ?? `${BOT_FRAMEWORK.loginUrlPrefix}${options.tenantId ?? 'botframework.com'}`;
+  const openIdMetadataUrl = options.openIdMetadataUrl ?? BOT_FRAMEWORK.openIdMetadataUrl;
+  const authentication = new ConfigurationBotFrameworkAuthentication(
+    {
+      MicrosoftAppId: options.appId,
+      ...(options.tenantId ? { MicrosoftAppTenantId: options.tenantId } : {}),
+      ValidateAuthority: true,
+      ToChannelFromBotLoginUrl: loginUrl,
+      ToChannelFromBotOAuthScope: BOT_FRAMEWORK.oauthScope,
+      ToBotFromChannelTokenIssuer: BOT_FRAMEWORK.tokenIssuer,
+      OAuthUrl: BOT_FRAMEWORK.oauthScope,
+      ToBotFromChannelOpenIdMetadataUrl: openIdMetadataUrl,
+      // Never used: precheckToken refuses every issuer but the channel's before botbuilder looks.
+      ToBotFromEmulatorOpenIdMetadataUrl: openIdMetadataUrl,
+      CallerId: 'urn:botframework:azure',
+    },
+    createClientCredentialsFactory(options),
+  );
+  const adapter = new PatchdeckCloudAdapter(authentication);
+  adapter.onTurnError = async (_context, error) => {
+    logger.error({ err: error.message }, 'Teams turn failed');
+    throw error;
+  };
+
+  /**
+   * Runs `work` with the Bot Connector client of a stored conversation. The client is used directly:
+   * TurnContext.sendActivity would make every proactive post a reply to the continuation activity.
+   */
+  async function withConversationClient(reference: TeamsConversationReference, work: (client: ConversationsClient) => Promise<void>): Promise<void> {
+    await adapter.continueConversationAsync(options.appId, reference as unknown as Partial<ConversationReference>, async (context) => {
+      await work(context.turnState.get(adapter.ConnectorClientKey) as ConversationsClient);
+    });
+  }
+
+  function messageActivity(reference: TeamsConversationReference, message: TeamsOutgoingMessage): Partial<Activity> {
+    return {
+      type: 'message',
+      channelId: reference.channelId,
+      serviceUrl: reference.serviceUrl,
+      conversation: reference.conversation as unknown as Activity['conversation'],
+      from: reference.bot as unknown as Activity['from'],
+      summary: message.summary,
+      attachments: message.attachments,
+    };
+  }
+
+  return {
+    async handle(req: Request, res: Response, hooks: TeamsRequestHooks) {
+      const parsed = TeamsActivitySchema.safeParse(req.body);
+      if (!parsed.success) {
+        res.status(400).type('text/plain').send('not a Bot Framework activity');
+        return;
+      }
+      const activity = parsed.data;
+      const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization.trim() : '';
+      const reject = async (reason: string) => {
+        await hooks.onRejected(reason).catch((error: unknown) => logger.error({ err: (error as Error).message, reason }, 'could not audit a rejected Teams request'));
+        res.status(401).type('text/plain').send('unauthorized');
+      };
+      const early = precheckToken(authHeader) ?? (activity.serviceUrl ? null : 'missing_service_url');
+      if (early !== null) return reject(early);
+      let authenticated: Awaited<ReturnType<PatchdeckCloudAdapter['authenticate']>>;
+      try {
+        authenticated = await adapter.authenticate(activity as unknown as Activity, authHeader);
+      } catch (error) {
+        return reject(classifyAuthenticationError(error));
+      }
+      let answer: TeamsInvokeAnswer | null = null;
+      try {
+        await adapter.run(authenticated, activity as unknown as Activity, async (context) => {
+          const reference = TurnContext.getConversationReference(context.activity) as unknown as TeamsConversationReference;
+          answer = await hooks.onTurn({
+            activity,
+            reference,
+            reply: async (text) => {
+              await context.sendActivity({ type: 'message', text });
+            },
+          });
+        });
+      } catch (error) {
+        logger.error({ err: (error as Error).message, type: activity.type }, 'Teams activity failed');
+        if (!res.headersSent) res.status(500).type('text/plain').send('internal error');
+        return;
+      }
+      const final = answer as TeamsInvokeAnswer | null;
+      if (final === null) res.status(200).end();
+      else if (final.body === undefined) res.status(final.status).end();
+      else res.status(final.status).json(final.body);
+    },
+
+    async send(reference, message) {
+      let id: string | undefined;
+      await withConversationClient(reference, async (client) => {
+        id = (await client.conversations.sendToConversation(reference.conversation.id, messageActivity(reference, message))).id;
+      });
+      if (!id) throw new Error(`Teams answered a post to conversation ${reference.conversation.id} without an activity id`);
+      return { id };
+    },
+
+    async update(reference, activityId, message) {
+      await withConversationClient(reference, async (client) => {
+        await client.conversations.updateActivity(reference.conversation.id, activityId, { ...messageActivity(reference, message), id: activityId });
+      });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import express, { Router, type Request } from 'express';
+import { recordRejectedChatRequest } from '../../workflow/chat-requests.js';
+import type { WorkflowContext } from '../../workflow/context.js';
+import type { Notifier } from '../../workflow/notifications.js';
+import { handleTeamsTurn } from './actions.js';
+import { createBotbuilderConnector } from './botbuilder-connector.js';
+import type { TeamsConnector } from './connector.js';
+import { createTeamsNotifier } from './notifier.js';
+
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/** Activities are small; a card action carries the card's data only. */
+const MAX_BODY = '1mb';
+
+export interface TeamsFaceDeps {
+  ctx: WorkflowContext;
+  appId: string;
+  appPassword: string;
+  /** Set for a single-tenant bot: activities from any other tenant are refused. */
+  tenantId?: string;
+  /** Where the Bot Connector's signing keys are described; tests point it at a fake. */
+  openIdMetadataUrl?: string;
+  /** Token authority for outgoing calls; tests point it at a fake. */
+  loginUrl?: string;
+  /** Another SDK behind the same seam (tests, or a future @microsoft/agents-hosting connector). */
+  connector?: TeamsConnector;
+  /** Overrides the invoke deadline (tests). */
+  invokeDeadlineMs?: number;
+}
+
+export interface TeamsFace {
+  /** Mount on the web app; handles POST /api/messages. Parses its own body. */
+  router: Router;
+  notifier: Notifier;
+}
+
+function tenantOf(req: Request): string | null {
+  const body = req.body as { channelData?: { tenant?: { id?: unknown } }; conversation?: { tenantId?: unknown } } | undefined;
+  const id = body?.channelData?.tenant?.id ?? body?.conversation?.tenantId;
+  return typeof id === 'string' ? id : null;
+}
+
+/**
+ * The Microsoft Teams face: the Bot Framework messaging endpoint and a notifier that posts Adaptive
+ * Cards. A request whose token the connector refuses is audited and answered 401 with no detail.
+ */
+export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
+  const { ctx } = deps;
+  const connector =
+    deps.connector ??
+    createBotbuilderConnector({
+      appId: deps.appId,
+      appPassword: deps.appPassword,
+      ...(deps.tenantId ? { tenantId: deps.tenantId } : {}),
+      ...(deps.openIdMetadataUrl ? { openIdMetadataUrl: deps.openIdMetadataUrl } : {}),
+      ...(deps.loginUrl ? { loginUrl: deps.loginUrl } : {}),
+      clock: ctx.clock,
+      logger: ctx.logger,
+    });
+  const router = Router();
+  const readJson = express.json({ limit: MAX_BODY, type: () => true });
+  router.post(TEAMS_MESSAGES_PATH, (req, res, next) => {
+    readJson(req, res, (error?: unknown) => {
+      if (!error) return next();
+      const status = (error as { status?: number }).status;
+      res.status(status === 413 ? 413 : 400).type('text/plain').send(status === 413 ? 'request too large' : 'bad request');
+    });
+  }, (req, res, next) => {
+    const audit = (reason: string) =>
+      recordRejectedChatRequest(ctx, { platform: 'teams', reason, remoteAddress: req.ip ?? req.socket.remoteAddress ?? null, path: req.originalUrl.slice(0, 200) });
+    connector
+      .handle(req, res, {
+        onRejected: audit,
+        onTurn: async (turn) => {
+          const tenant = tenantOf(req);
+          if (deps.tenantId !== undefined && tenant !== deps.tenantId) {
+            await audit('wrong_tenant');
+            return { status: 403 };
+          }
+          return handleTeamsTurn(ctx, turn, deps.invokeDeadlineMs === undefined ? {} : { deadlineMs: deps.invokeDeadlineMs });
+        },
+      })
+      .catch(next);
+  });
+  return { router, notifier: createTeamsNotifier({ ctx, connector }) };
+}
