@@ -47,7 +47,7 @@ export interface ChatMessage {
 }
 
 /** Why a case message is sent; one stored chat message per case and purpose. */
-export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt'] as const;
+export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt', 'escalation'] as const;
 export type CaseMessagePurpose = (typeof CASE_MESSAGE_PURPOSES)[number];
 
 /**
@@ -160,7 +160,20 @@ export function buildCaseMessage(view: CaseMessageView, purpose: CaseMessagePurp
       return buildSignoff(view, opts);
     case 'halt':
       return buildHalt(view, opts);
+    case 'escalation':
+      return buildEscalation(view, opts);
   }
+}
+
+/** The alert again, for the escalation channel, once an approval request has outlived its TTL. */
+function buildEscalation(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const alert = buildAlert(view, opts);
+  return {
+    ...alert,
+    title: `Approval overdue: ${alert.title}`,
+    text: `Approval overdue, escalated: ${alert.text}`,
+    sections: [{ heading: 'Escalated', lines: ['This approval request passed its time limit without a decision.'] }, ...alert.sections],
+  };
 }
 
 function caseTitle(view: CaseMessageView): string {

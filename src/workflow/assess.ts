@@ -19,6 +19,7 @@ import {
 } from '../store/queries/exposures.js';
 import { getEpss, type EpssFact } from '../store/queries/epss.js';
 import { chunk } from '../store/queries/hosts.js';
+import { refreshApprovalPlan } from './approvals.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { expireDueExemptions } from './exemptions.js';
 import { JOB_KINDS } from './jobs.js';
@@ -148,6 +149,9 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
 
     const counts = await storeExposures(trx, { findings, undetermined, sla, hosts, exemptions, now, timeZone: ctx.config.timezone });
     const casesOpened = await openCases(trx, ctx, advisories, hosts, options.actor, nowIso);
+    // Each pending approval is bound to the plan it asks about: a changed host set voids its votes.
+    const pending = await trx.selectFrom('cases').select('id').where('state', 'in', ['awaiting_approval', 'deferred']).orderBy('id', 'asc').execute();
+    for (const row of pending) await refreshApprovalPlan(trx, ctx, Number(row.id));
 
     const change: ChangeRecord = { audit: [] };
     if (counts.new > 0 || counts.resolved > 0 || casesOpened.length > 0) {

@@ -426,16 +426,23 @@ async function readDocuments(target: string, plugin: FeedPlugin, maxBytes: numbe
       status: 404,
     });
   }
-  const documents: FeedDocument[] = [];
-  for (const file of files) {
-    const size = (await stat(file)).size;
-    if (size > maxBytes) {
-      throw new PatchdeckError('PD_FEED_TOO_LARGE', `${file} is larger than ${maxBytes} bytes (config fetch.maxBytes)`, {
-        details: { file, size, maxBytes },
-      });
+  // Read several files at a time (one awaited read after another costs seconds for 10,000 records), keeping their order.
+  const documents: FeedDocument[] = new Array(files.length);
+  let next = 0;
+  const readOne = async (): Promise<void> => {
+    while (next < files.length) {
+      const index = next++;
+      const file = files[index]!;
+      const size = (await stat(file)).size;
+      if (size > maxBytes) {
+        throw new PatchdeckError('PD_FEED_TOO_LARGE', `${file} is larger than ${maxBytes} bytes (config fetch.maxBytes)`, {
+          details: { file, size, maxBytes },
+        });
+      }
+      documents[index] = { location: file, body: await readFile(file) };
     }
-    documents.push({ location: file, body: await readFile(file) });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, files.length) }, readOne));
   return documents;
 }
 

@@ -24,6 +24,8 @@ function notifiersOf(deps: NotificationDeps): readonly Notifier[] {
 const CaseMessageJobSchema = z.object({
   caseId: z.number().int().positive(),
   purpose: z.enum(CASE_MESSAGE_PURPOSES),
+  /** Escalations go to the rule's `escalateTo` channel instead of the case's own. */
+  escalateTo: z.string().min(1).optional(),
 });
 
 export type CaseMessageJob = z.infer<typeof CaseMessageJobSchema>;
@@ -77,7 +79,7 @@ export function createNotificationJobHandlers(deps: NotificationDeps): JobHandle
   const notifiers = notifiersOf(deps);
   return {
     [JOB_KINDS.chatPost]: async (ctx, job) => {
-      const { caseId, purpose } = readJobPayload(job.kind, job.payload);
+      const { caseId, purpose, escalateTo } = readJobPayload(job.kind, job.payload);
       const existing = await ctx.store.db
         .selectFrom('chat_messages')
         .select('platform')
@@ -92,7 +94,7 @@ export function createNotificationJobHandlers(deps: NotificationDeps): JobHandle
         ctx.logger.warn({ caseId, purpose }, 'chat.post: the case no longer exists; nothing to post');
         return;
       }
-      const target = built.view.channel ?? ctx.config.routing.defaultChannel;
+      const target = (purpose === 'escalation' ? escalateTo : undefined) ?? built.view.channel ?? ctx.config.routing.defaultChannel;
       await forEachPlatform(
         pending,
         async (notifier) => {

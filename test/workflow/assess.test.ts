@@ -162,8 +162,10 @@ describeEachStore('assessAll', (s) => {
       [...result.casesOpened].map((id) => ['chat.post', { caseId: id, purpose: 'alert' }, `case:${id}:alert`]),
     );
     const audit = await listAudit(s.store.db, { subjectType: 'case', subjectId: openssh.id });
-    expect(audit).toHaveLength(1);
+    expect(audit.map((a) => a.action)).toEqual(['case.opened', 'approval.plan_bound']);
     expect(audit[0]).toMatchObject({ actor: 'cli:alice', action: 'case.opened', after: { advisoryId: 'USN-7270-1', severity: 'medium', state: 'awaiting_approval', channel: '#dba', hosts: 2, exposures: 3 } });
+    // The approval request is bound to the plan it asks about (hosts, packages, fixed versions).
+    expect((await s.store.db.selectFrom('cases').select('plan_hash').where('id', '=', openssh.id).executeTakeFirstOrThrow()).plan_hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await listAudit(s.store.db)).filter((e) => e.action === 'exposures.assessed')).toHaveLength(1);
     expect(await verifyAuditChain(s.store.db)).toBeNull();
   });

@@ -61,6 +61,19 @@ describeEachStore('notification jobs', (sctx) => {
 
   const storedMessages = () => sctx.store.db.selectFrom('chat_messages').selectAll().orderBy('id', 'asc').execute();
 
+  it('posts an escalation of an overdue approval to the rule\'s escalation channel, still with the vote buttons', async () => {
+    const caseId = await insertCase(sctx.store.db);
+    const notifier = recordingNotifier();
+    const handlers = createNotificationJobHandlers({ notifier, people: PEOPLE });
+    await handlers[JOB_KINDS.chatPost]!(ctx, job(JOB_KINDS.chatPost, { caseId, purpose: 'escalation', escalateTo: '#cab-escalations' }));
+    expect(notifier.calls).toHaveLength(1);
+    expect(notifier.calls[0]).toMatchObject({ op: 'post', channel: '#cab-escalations' });
+    expect(notifier.calls[0]!.message.title).toMatch(/^Approval overdue: /);
+    expect(notifier.calls[0]!.message.actions.map((a) => a.id)).toEqual(['approve', 'reject']);
+    const rows = await storedMessages();
+    expect(rows.map((r) => r.purpose)).toEqual(['escalation']);
+  });
+
   it('posts an alert once to the default channel and stores what it posted', async () => {
     const caseId = await insertCase(sctx.store.db);
     const notifier = recordingNotifier();
