@@ -484,35 +484,3 @@ export async function listRollouts(db: Executor): Promise<RolloutListItem[]> {
   }));
 }
 
-export interface RolloutTargetView {
-  id: number;
-  hostId: number;
-  hostName: string;
-  wave: number;
-  ring: string;
-  state: TargetState;
-  detail: string | null;
-  attempts: number;
-  updatedAt: string;
-}
-
-export async function listRolloutTargetViews(db: Executor, rolloutId: number): Promise<RolloutTargetView[]> {
-  const rows = await db
-    .selectFrom('rollout_targets')
-    .selectAll()
-    .where('rollout_id', '=', rolloutId)
-    .orderBy('wave', 'asc')
-    .orderBy('id', 'asc')
-    .execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
-    hostId: Number(r.host_id),
-    hostName: r.host_name,
-    wave: Number(r.wave),
-    ring: r.ring,
-    state: r.state as TargetState,
-    detail: r.detail,
-    attempts: Number(r.attempts),
-    updatedAt: r.updated_at,
-  }));
-}

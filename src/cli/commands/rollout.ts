@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { PatchdeckError } from '../../core/errors.js';
 import { formatInZone } from '../../core/time.js';
 import { TARGET_STATES } from '../../core/types.js';
-import { getRolloutSummary } from '../../store/queries/cases.js';
-import { listRolloutTargetViews, listRollouts } from '../../workflow/rollouts.js';
+import { getRolloutSummary, listRolloutTargets } from '../../store/queries/cases.js';
+import { listRollouts } from '../../workflow/rollouts.js';
 import { UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
 
 /** Case and rollout numbers as typed on the command line: positive whole numbers. */
@@ -60,7 +60,7 @@ export function registerRolloutCommands(program: Command, deps: CliDeps): void {
         const summary = await getRolloutSummary(ctx.store.db, rolloutId);
         if (summary === null) throw new PatchdeckError('PD_ROLLOUT_NOT_FOUND', `there is no rollout ${rolloutId}; see \`patchdeck rollout list\``, { status: 404 });
         const caseRow = await ctx.store.db.selectFrom('rollouts').innerJoin('cases', 'cases.id', 'rollouts.case_id').select(['cases.id', 'cases.title']).where('rollouts.id', '=', rolloutId).executeTakeFirstOrThrow();
-        const targets = await listRolloutTargetViews(ctx.store.db, rolloutId);
+        const targets = await listRolloutTargets(ctx.store.db, rolloutId, { by: 'dispatch' });
         if (options.json) {
           writeJson(deps.io, { ...summary, caseId: Number(caseRow.id), caseTitle: caseRow.title, hosts: targets });
           return;

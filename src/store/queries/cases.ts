@@ -206,3 +206,36 @@ export async function getCaseView(db: Executor, caseId: number): Promise<CaseVie
     rollout: latestRollout ? await getRolloutSummary(db, Number(latestRollout.id)) : null,
   };
 }
+
+export interface RolloutTargetRow {
+  id: number;
+  hostId: number;
+  hostName: string;
+  wave: number;
+  ring: string;
+  state: TargetState;
+  detail: string | null;
+  attempts: number;
+  updatedAt: string;
+}
+
+/**
+ * A rollout's targets, wave by wave: by host name within a wave and ring for people reading a page,
+ * or in dispatch order (`by: 'dispatch'`) for the operator's status listing.
+ */
+export async function listRolloutTargets(db: Executor, rolloutId: number, options: { by?: 'host' | 'dispatch' } = {}): Promise<RolloutTargetRow[]> {
+  let query = db.selectFrom('rollout_targets').selectAll().where('rollout_id', '=', rolloutId).orderBy('wave', 'asc');
+  query = options.by === 'dispatch' ? query.orderBy('id', 'asc') : query.orderBy('ring', 'asc').orderBy('host_name', 'asc');
+  const rows = await query.execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    hostId: Number(r.host_id),
+    hostName: r.host_name,
+    wave: Number(r.wave),
+    ring: r.ring,
+    state: r.state as TargetState,
+    detail: r.detail,
+    attempts: Number(r.attempts),
+    updatedAt: r.updated_at,
+  }));
+}

@@ -1,4 +1,4 @@
-import type { Severity, TargetState } from '../../core/types.js';
+import type { Severity } from '../../core/types.js';
 import type { Executor } from '../db.js';
 
 /** Read-only queries behind the web console's pages. */
@@ -15,18 +15,6 @@ export interface ExposureRow {
   reasons: string[];
   dueAt: string;
   status: string;
-}
-
-export interface RolloutTargetRow {
-  id: number;
-  hostId: number;
-  hostName: string;
-  wave: number;
-  ring: string;
-  state: TargetState;
-  detail: string | null;
-  attempts: number;
-  updatedAt: string;
 }
 
 export interface RolloutCaseRef {
@@ -92,28 +80,6 @@ export async function listCaseExposures(db: Executor, caseId: number): Promise<E
     reasons: parseStringList(r.reasons),
     dueAt: r.due_at,
     status: r.status,
-  }));
-}
-
-export async function listRolloutTargets(db: Executor, rolloutId: number): Promise<RolloutTargetRow[]> {
-  const rows = await db
-    .selectFrom('rollout_targets')
-    .selectAll()
-    .where('rollout_id', '=', rolloutId)
-    .orderBy('wave', 'asc')
-    .orderBy('ring', 'asc')
-    .orderBy('host_name', 'asc')
-    .execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
-    hostId: Number(r.host_id),
-    hostName: r.host_name,
-    wave: Number(r.wave),
-    ring: r.ring,
-    state: r.state as TargetState,
-    detail: r.detail,
-    attempts: Number(r.attempts),
-    updatedAt: r.updated_at,
   }));
 }
 

@@ -1,7 +1,8 @@
 import type { Application } from 'express';
 import { TARGET_STATES } from '../../core/types.js';
 import { getRolloutSummary } from '../../store/queries/cases.js';
-import { getRolloutCaseRef, listRolloutTargets, type RolloutTargetRow } from '../../store/queries/web.js';
+import { listRolloutTargets, type RolloutTargetRow } from '../../store/queries/cases.js';
+import { getRolloutCaseRef } from '../../store/queries/web.js';
 import { notFound, parseId, readViewer, sendPage, type WebContext } from '../web-context.js';
 import { describeRollout } from './cases.js';
 
