@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetch as undiciFetch, type Response } from 'undici';
 import { PatchdeckError } from '../core/errors.js';
-import { createGuardedAgent, type FetchLimits } from './fetch.js';
+import { checkFetchUrl, createGuardedAgent, type FetchLimits } from './fetch.js';
 
 export interface DownloadedFile {
   url: string;
@@ -42,7 +42,8 @@ export const downloadToFile: DownloadFile = async (url, destination, limits) => 
       details: { url, timeoutMs: limits.timeoutMs },
     });
   try {
-    let current = checkedUrl(url, url);
+    const allowHosts = limits.allowHosts ?? [];
+    let current = checkedUrl(url, url, allowHosts);
     for (let hop = 0; ; hop++) {
       let response: Response;
       try {
@@ -74,7 +75,7 @@ export const downloadToFile: DownloadFile = async (url, destination, limits) => 
             status: 502,
           });
         }
-        current = checkedUrl(new URL(location, current).href, url);
+        current = checkedUrl(new URL(location, current).href, url, allowHosts);
         continue;
       }
       if (response.status < 200 || response.status > 299) {
@@ -130,17 +131,25 @@ function blockedReason(error: unknown, depth = 0): string | null {
   return null;
 }
 
-function checkedUrl(candidate: string, requested: string): URL {
-  let parsed: URL;
+/**
+ * The feed fetch's URL check (http(s) only, odd IPv4 spellings and blocked address literals refused),
+ * with its errors given the artifact codes.
+ */
+function checkedUrl(candidate: string, requested: string, allowHosts: readonly string[]): URL {
   try {
-    parsed = new URL(candidate);
-  } catch {
-    throw new PatchdeckError('PD_ARTIFACT_URL', `"${candidate}" is not a valid URL (downloading ${requested})`);
+    return checkFetchUrl(candidate, requested, allowHosts);
+  } catch (error) {
+    if (error instanceof PatchdeckError && error.code === 'PD_FEED_URL') {
+      throw new PatchdeckError('PD_ARTIFACT_URL', `${error.message} (downloading ${requested})`, { details: { url: requested } });
+    }
+    if (error instanceof PatchdeckError && error.code === 'PD_FEED_BLOCKED_ADDRESS') {
+      throw new PatchdeckError('PD_ARTIFACT_BLOCKED_ADDRESS', error.message.replace('refusing to fetch', 'refusing to download').replace('this feed', 'this mirror'), {
+        status: 403,
+        details: error.details,
+      });
+    }
+    throw error;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new PatchdeckError('PD_ARTIFACT_URL', `${candidate} is not an http(s) URL (downloading ${requested})`);
-  }
-  return parsed;
 }
 
 function tooLarge(url: string, maxBytes: number): PatchdeckError {
