@@ -12,7 +12,7 @@ import { affectedPackageNames } from '../src/core/matching.js';
 import type { AdvisoryInput } from '../src/core/types.js';
 import { getFeedPlugin, listFeedKinds } from '../src/feeds/index.js';
 import { migrateToLatest, openStore, type Store } from '../src/store/db.js';
-import { toJson } from '../src/store/json.js';
+import { advisoryRow } from '../src/store/queries/advisories.js';
 import type { WorkflowContext } from '../src/workflow/context.js';
 import { contentHash, ingestFeedFile, type IngestResult } from '../src/workflow/feeds.js';
 import type { BenchFigure, Benchmark } from './index.js';
@@ -283,26 +283,7 @@ async function naiveInsert(store: Store, advisories: AdvisoryInput[]): Promise<{
     await store.transaction((trx) =>
       trx
         .insertInto('advisories')
-        .values({
-          id: a.id,
-          source: a.source,
-          trust: a.trust,
-          title: a.title,
-          summary: a.summary,
-          url: a.url,
-          published_at: a.publishedAt,
-          modified_at: a.modifiedAt,
-          withdrawn_at: a.withdrawnAt,
-          cves: toJson(a.cves),
-          affected: toJson(a.affected),
-          cvss_score: a.cvss?.score ?? null,
-          cvss_vector: a.cvss?.vector ?? null,
-          kev: a.kev === null ? null : toJson(a.kev),
-          vendor_severity: a.vendorSeverity,
-          content_hash: contentHash(a),
-          ingested_at: at,
-          updated_at: at,
-        })
+        .values(advisoryRow(a, contentHash(a), at))
         .execute(),
     );
     for (const cve of new Set(a.cves)) {

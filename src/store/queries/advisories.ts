@@ -41,6 +41,31 @@ export interface AdvisoryWrite {
   contentHash: string;
 }
 
+/** The `advisories` row of a normalised advisory. */
+export function advisoryRow(a: AdvisoryInput, contentHash: string, at: string) {
+  return {
+    id: a.id,
+    source: a.source,
+    trust: a.trust,
+    title: a.title,
+    summary: a.summary,
+    url: a.url,
+    published_at: a.publishedAt,
+    modified_at: a.modifiedAt,
+    withdrawn_at: a.withdrawnAt,
+    cves: toJson(a.cves),
+    affected: toJson(a.affected),
+    cvss_score: a.cvss?.score ?? null,
+    cvss_vector: a.cvss?.vector ?? null,
+    kev: a.kev === null ? null : toJson(a.kev),
+    vendor_severity: a.vendorSeverity,
+    vendor_details: vendorDetails(a),
+    content_hash: contentHash,
+    ingested_at: at,
+    updated_at: at,
+  };
+}
+
 /**
  * Inserts new advisories and overwrites changed ones (keeping their first `ingested_at`), then
  * replaces their CVE links and package names: one row per name a host package can carry (the
@@ -50,27 +75,7 @@ export async function writeAdvisories(trx: Executor, writes: AdvisoryWrite[], no
   if (writes.length === 0) return;
   const at = now.toISOString();
   for (const part of chunks(writes, ADVISORY_CHUNK)) {
-    const rows = part.map(({ advisory: a, contentHash }) => ({
-      id: a.id,
-      source: a.source,
-      trust: a.trust,
-      title: a.title,
-      summary: a.summary,
-      url: a.url,
-      published_at: a.publishedAt,
-      modified_at: a.modifiedAt,
-      withdrawn_at: a.withdrawnAt,
-      cves: toJson(a.cves),
-      affected: toJson(a.affected),
-      cvss_score: a.cvss?.score ?? null,
-      cvss_vector: a.cvss?.vector ?? null,
-      kev: a.kev === null ? null : toJson(a.kev),
-      vendor_severity: a.vendorSeverity,
-      vendor_details: vendorDetails(a),
-      content_hash: contentHash,
-      ingested_at: at,
-      updated_at: at,
-    }));
+    const rows = part.map(({ advisory, contentHash }) => advisoryRow(advisory, contentHash, at));
     await trx
       .insertInto('advisories')
       .values(rows)
