@@ -1,5 +1,7 @@
 import { PatchdeckError } from '../errors.js';
 import { compareDebianVersions } from './deb.js';
+import { compareGoVersions } from './go.js';
+import { compareMavenVersions } from './maven.js';
 import { comparePep440Versions } from './pep440.js';
 import { compareRpmVersions } from './rpm.js';
 import { compareSemverVersions } from './semver.js';
@@ -8,9 +10,9 @@ import { compareSemverVersions } from './semver.js';
  * Version ordering per scheme. Each comparator returns -1, 0 or 1 and throws a PatchdeckError
  * (PD_VERSION_INVALID) for a string its scheme cannot read.
  */
-export type VersionScheme = 'deb' | 'rpm' | 'semver' | 'pep440';
+export const VERSION_SCHEMES = ['deb', 'rpm', 'semver', 'pep440', 'go', 'maven'] as const;
 
-export const VERSION_SCHEMES: readonly VersionScheme[] = ['deb', 'rpm', 'semver', 'pep440'];
+export type VersionScheme = (typeof VERSION_SCHEMES)[number];
 
 export type Ordering = -1 | 0 | 1;
 
@@ -19,6 +21,8 @@ const COMPARATORS: Record<VersionScheme, (a: string, b: string) => Ordering> = {
   rpm: compareRpmVersions,
   semver: compareSemverVersions,
   pep440: comparePep440Versions,
+  go: compareGoVersions,
+  maven: compareMavenVersions,
 };
 
 /**
@@ -31,6 +35,8 @@ export const VERSION_SCHEME_INFO: Record<VersionScheme, { rules: string; ecosyst
   rpm: { rules: 'rpm labelCompare: epoch, then rpmvercmp on version and release', ecosystems: ['AlmaLinux', 'Rocky Linux', 'Red Hat', 'openSUSE', 'SUSE', 'Mageia'] },
   semver: { rules: 'node-semver compare (strict; leading v allowed; build metadata ignored)', ecosystems: ['npm'] },
   pep440: { rules: 'PEP 440 (packaging.version)', ecosystems: ['PyPI'] },
+  go: { rules: 'golang.org/x/mod/semver Compare (v optional; pseudo-versions are prereleases; +incompatible ignored; go1.21rc2 toolchain tags)', ecosystems: ['Go'] },
+  maven: { rules: 'Maven 3.8 ComparableVersion (alpha < beta < milestone < rc = cr < snapshot < ga = final = release < sp)', ecosystems: ['Maven'] },
 };
 
 export function compareVersions(scheme: VersionScheme, a: string, b: string): Ordering {
@@ -44,7 +50,7 @@ export function isVersionScheme(value: string): value is VersionScheme {
 /**
  * The ordering an OSV ecosystem uses, or null when Patchdeck cannot order its versions (then only
  * exact `versions` lists can match). Ecosystem strings are exact: `Debian:12`, `Ubuntu:22.04:LTS`,
- * `Ubuntu:Pro:16.04:LTS`, `AlmaLinux:9`, `Rocky Linux:9`, `Red Hat:…`, `npm`, `PyPI`.
+ * `Ubuntu:Pro:16.04:LTS`, `AlmaLinux:9`, `Rocky Linux:9`, `Red Hat:…`, `npm`, `PyPI`, `Go`, `Maven`.
  */
 export function schemeForEcosystem(ecosystem: string): VersionScheme | null {
   const family = ecosystem.split(':')[0] ?? '';

@@ -12,7 +12,10 @@ describe('schemeForEcosystem', () => {
     ['Red Hat:enterprise_linux:9::appstream', 'rpm'],
     ['npm', 'semver'],
     ['PyPI', 'pep440'],
-    ['Go', null],
+    ['Go', 'go'],
+    ['Maven', 'maven'],
+    ['go', null],
+    ['Maven:central', 'maven'],
     ['GIT', null],
     ['debian:12', null],
     ['', null],
@@ -36,6 +39,8 @@ describe('compareVersions', () => {
     expect(compareVersions('rpm', '1.0+1', '1.0.1')).toBe(0);
     expect(compareVersions('semver', '1.0.0-rc.1', '1.0.0')).toBe(-1);
     expect(compareVersions('pep440', '1.0rc1', '1.0')).toBe(-1);
+    expect(compareVersions('go', '1.2.3', 'v1.2.3+incompatible')).toBe(0);
+    expect(compareVersions('maven', '1.0-SNAPSHOT', '1.0')).toBe(-1);
   });
 
   it('knows its schemes', () => {
