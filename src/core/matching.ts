@@ -270,6 +270,40 @@ function reach(edges: Map<string, Set<string>>, kb: string): Set<string> {
   return seen;
 }
 
+/** A Windows match, with the installed KBs of the fix's line that told the host needs it. */
+interface WindowsKbVerdict {
+  result: MatchResult;
+  /** Older KBs of the line found installed (sorted); empty unless affected. */
+  older: string[];
+}
+
+function judgeWindowsKb(affected: AffectedPackage, installed: ReadonlySet<string>, graph: KbSupersedence): WindowsKbVerdict {
+  const fix = kbId(affected.name);
+  const verdict = (result: MatchResult, older: string[] = []): WindowsKbVerdict => ({ result, older });
+  if (affected.ecosystem !== WINDOWS_KB_ECOSYSTEM || fix === null) {
+    return verdict({ affected: false, fixed: null, reason: `${affected.ecosystem} ${affected.name} is not a Windows KB`, undetermined: false });
+  }
+  if (installed.has(fix)) return verdict({ affected: false, fixed: null, reason: `${fix} is installed`, undetermined: false });
+  const newer = [...reach(graph.newer, fix)].filter((k) => installed.has(k)).sort();
+  if (newer.length > 0) {
+    return verdict({ affected: false, fixed: null, reason: `${newer[0]} is installed and supersedes ${fix}`, undetermined: false });
+  }
+  const line = reach(graph.older, fix);
+  const older = [...line].filter((k) => installed.has(k)).sort();
+  if (older.length > 0) {
+    return verdict({ affected: true, fixed: fix, reason: `${older.join(', ')} installed, which ${fix} supersedes; ${fix} or a later update is missing`, undetermined: false }, older);
+  }
+  if (line.size === 0) {
+    return verdict({ affected: false, fixed: null, reason: `cannot tell whether ${fix} applies: it names no superseded update and none of its KBs is installed`, undetermined: true });
+  }
+  return verdict({ affected: false, fixed: null, reason: `no update of ${fix}'s line is installed: it is for another Windows version`, undetermined: false });
+}
+
+/** A host's KB ids in one spelling (`KB5031354`); anything that is not a KB id is left out. */
+export function normalizeKbs(installedKbs: Iterable<string>): Set<string> {
+  return new Set([...installedKbs].map((k) => kbId(k)).filter((k): k is string => k !== null));
+}
+
 /**
  * Whether a Windows host, given its installed KB ids, is exposed to one Windows `affected` entry (its
  * `name` is the fixing KB). Not exposed when the host has the fix or any KB that supersedes it,
@@ -279,43 +313,54 @@ function reach(edges: Map<string, Set<string>>, kb: string): Set<string> {
  * Windows version) and undetermined when the entry names no superseded KB at all.
  */
 export function matchWindowsKb(affected: AffectedPackage, installedKbs: ReadonlySet<string>, graph: KbSupersedence): MatchResult {
-  const fix = kbId(affected.name);
-  if (affected.ecosystem !== WINDOWS_KB_ECOSYSTEM || fix === null) {
-    return { affected: false, fixed: null, reason: `${affected.ecosystem} ${affected.name} is not a Windows KB`, undetermined: false };
-  }
-  const installed = new Set([...installedKbs].map((k) => kbId(k)).filter((k): k is string => k !== null));
-  if (installed.has(fix)) return { affected: false, fixed: null, reason: `${fix} is installed`, undetermined: false };
-  const newer = [...reach(graph.newer, fix)].filter((k) => installed.has(k)).sort();
-  if (newer.length > 0) {
-    return { affected: false, fixed: null, reason: `${newer[0]} is installed and supersedes ${fix}`, undetermined: false };
-  }
-  const line = reach(graph.older, fix);
-  const older = [...line].filter((k) => installed.has(k)).sort();
-  if (older.length > 0) {
-    return { affected: true, fixed: fix, reason: `${older.join(', ')} installed, which ${fix} supersedes; ${fix} or a later update is missing`, undetermined: false };
-  }
-  if (line.size === 0) {
-    return { affected: false, fixed: null, reason: `cannot tell whether ${fix} applies: it names no superseded update and none of its KBs is installed`, undetermined: true };
-  }
-  return { affected: false, fixed: null, reason: `no update of ${fix}'s line is installed: it is for another Windows version`, undetermined: false };
+  return judgeWindowsKb(affected, normalizeKbs(installedKbs), graph).result;
+}
+
+/** One fixing KB of an advisory that a host lacks (or may lack), and the older KBs of its line found. */
+export interface WindowsAdvisoryMatch {
+  kb: string;
+  result: MatchResult;
+  /** The older KBs of the fix's line installed on the host (sorted); empty unless affected. */
+  installedOlder: string[];
 }
 
 /**
  * The Windows entries of an advisory that expose a host, one result per fixing KB; misses are left out
  * and undetermined results kept so callers can leave earlier findings as they were.
  */
-export function matchWindowsAdvisory(
-  affected: AffectedPackage[],
-  installedKbs: ReadonlySet<string>,
-  graph: KbSupersedence,
-): { kb: string; result: MatchResult }[] {
-  const out: { kb: string; result: MatchResult }[] = [];
+export function matchWindowsAdvisory(affected: AffectedPackage[], installedKbs: ReadonlySet<string>, graph: KbSupersedence): WindowsAdvisoryMatch[] {
+  const installed = normalizeKbs(installedKbs);
+  const out: WindowsAdvisoryMatch[] = [];
   for (const entry of affected) {
     if (entry.ecosystem !== WINDOWS_KB_ECOSYSTEM) continue;
-    const result = matchWindowsKb(entry, installedKbs, graph);
-    if (result.affected || result.undetermined) out.push({ kb: kbId(entry.name) ?? entry.name, result });
+    const { result, older } = judgeWindowsKb(entry, installed, graph);
+    if (result.affected || result.undetermined) out.push({ kb: kbId(entry.name) ?? entry.name, result, installedOlder: older });
   }
   return out;
+}
+
+/**
+ * Windows entries with what MSRC says each update supersedes: CVRF keeps `Supercedence` on the
+ * remediation (per product, bare KB numbers, sometimes several), not on the affected entry, so the
+ * graph would otherwise have no edges. Entries that already carry `supersedes` keep theirs as well.
+ */
+export function withRemediationSupersedence(affected: AffectedPackage[], remediations: readonly { kb?: string | null; supercedence?: string | null }[]): AffectedPackage[] {
+  const byKb = new Map<string, Set<string>>();
+  for (const remediation of remediations) {
+    const fix = remediation.kb ? kbId(remediation.kb) : null;
+    if (fix === null || !remediation.supercedence) continue;
+    for (const part of remediation.supercedence.split(/[\s,;]+/)) {
+      const old = kbId(part);
+      if (old !== null && old !== fix) (byKb.get(fix) ?? byKb.set(fix, new Set()).get(fix)!).add(old);
+    }
+  }
+  if (byKb.size === 0) return affected;
+  return affected.map((entry) => {
+    const fix = entry.ecosystem === WINDOWS_KB_ECOSYSTEM ? kbId(entry.name) : null;
+    const extra = fix === null ? undefined : byKb.get(fix);
+    if (extra === undefined) return entry;
+    return { ...entry, supersedes: [...new Set([...(entry.supersedes ?? []), ...extra])].sort() };
+  });
 }
 
 /** An advisory's match data, as incremental and triple matching need it. */

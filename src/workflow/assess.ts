@@ -1,24 +1,39 @@
 import { parseDurationMs } from '../config/schema.js';
-import { classifyExposure, DEFAULT_CLASSIFICATION_POLICY } from '../core/classify.js';
-import { matchAdvisory, type MatchResult } from '../core/matching.js';
+import { classifyExposure, DEFAULT_CLASSIFICATION_POLICY, type Classification, type ClassificationPolicy } from '../core/classify.js';
+import { buildKbSupersedence, matchPackageTriples, matchWindowsAdvisory, normalizeKbs, WINDOWS_KB_ECOSYSTEM, type MatchResult } from '../core/matching.js';
 import { routeCase } from '../core/routing.js';
-import { holdExposure, type Exemption } from '../core/exemptions.js';
+import { holdExposure, type Exemption, type ExposureHold } from '../core/exemptions.js';
 import { chooseSla, computeDueAt, type SlaDurations, type SlaPolicy } from '../core/sla.js';
 import { formatInZone } from '../core/time.js';
-import { SEVERITIES, severityRank, type KevFacts, type Severity } from '../core/types.js';
+import { SEVERITIES, severityRank, type HostPackage, type KevFacts, type Severity } from '../core/types.js';
 import type { Executor } from '../store/db.js';
-import { fromJson, toJson } from '../store/json.js';
+import { toJson } from '../store/json.js';
 import { listExemptions } from '../store/queries/exemptions.js';
 import {
-  listMatchCandidates,
+  exposureKey,
+  exposureSignature,
+  getExposureReasons,
+  insertExposures,
+  listAdvisoriesWithUnassignedExposures,
+  listMatchAdvisories,
+  listOpenExposuresOf,
+  listWindowsAdvisoryIds,
   loadAdvisoryFacts,
   loadHostFacts,
   loadKevByCve,
+  loadStoredExposures,
+  resolveExposures,
+  updateExposures,
   type AdvisoryFacts,
+  type AssessScope,
+  type ExposureInsert,
+  type ExposureUpdate,
+  type ExposureValues,
   type HostFacts,
+  type OpenExposureFacts,
 } from '../store/queries/exposures.js';
 import { getEpss, type EpssFact } from '../store/queries/epss.js';
-import { chunk } from '../store/queries/hosts.js';
+import { listHostsWithTriples, listPackageTriples, loadWindowsKbsByHost } from '../store/queries/hosts.js';
 import { refreshApprovalPlan } from './approvals.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { expireDueExemptions } from './exemptions.js';
@@ -29,7 +44,18 @@ export interface AssessResult {
   casesOpened: number[];
 }
 
-/** An exposure as assessment computes it now. */
+export interface AssessOptions {
+  actor: string;
+  /**
+   * Only these advisories (new or changed): their packages alone are re-matched and only their
+   * exposures can be resolved. A withdrawn or no longer authoritative one has all its exposures resolved.
+   */
+  advisoryIds?: string[];
+  /** Only these hosts (a changed inventory): every advisory is matched against them alone. */
+  hostIds?: number[];
+}
+
+/** An exposure as assessment computes it now; the reasons are put together when it is stored. */
 interface Finding {
   hostId: number;
   advisoryId: string;
@@ -37,11 +63,9 @@ interface Finding {
   package: string;
   installed: string;
   fixed: string | null;
-  severity: Severity;
-  reasons: string[];
+  matchReason: string;
+  classification: Classification;
 }
-
-const keyOf = (hostId: number, advisoryId: string, ecosystem: string, pkg: string) => `${hostId}\u0000${advisoryId}\u0000${ecosystem}\u0000${pkg}`;
 
 /** The KEV entry that weighs most among an advisory's CVEs: ransomware use first, then the oldest. */
 function kevFor(advisory: AdvisoryFacts, kevByCve: Map<string, KevFacts>): KevFacts | null {
@@ -76,79 +100,38 @@ export function slaPolicy(policy: WorkflowContext['config']['policy']): SlaPolic
 }
 
 /**
- * Matches every authoritative, non-withdrawn advisory against every host's packages (only pairs that
- * share ecosystem and package name are version-checked), stores the exposures with severity, reasons
- * and due time, resolves those no longer found, and opens a case for each advisory whose worst open
- * exposure reaches `policy.alertThreshold`. One transaction, audited, with one alert job per new case.
+ * Matches authoritative, non-withdrawn advisories against the inventory, stores the exposures with
+ * severity, reasons and due time, resolves those no longer found, and opens a case for each advisory
+ * whose worst open exposure reaches `policy.alertThreshold`. One transaction, audited, with one alert
+ * job per new case.
+ *
+ * Packages are matched on distinct installed (ecosystem, name, version) triples, each against the
+ * advisories naming it, and hosts are attached afterwards; Windows hosts are matched by their KB
+ * list and the KB supersedence graph, once per distinct KB list. With `advisoryIds` and/or `hostIds`
+ * only that part is matched and only exposures inside it can be resolved.
  */
-export async function assessAll(ctx: WorkflowContext, options: { actor: string }): Promise<AssessResult> {
+export async function assessAll(ctx: WorkflowContext, options: AssessOptions): Promise<AssessResult> {
   const now = ctx.clock.now();
   const nowIso = now.toISOString();
   const policy = ctx.config.policy.classification ?? DEFAULT_CLASSIFICATION_POLICY;
   const sla = slaPolicy(ctx.config.policy);
+  const scope: AssessScope = {
+    ...(options.advisoryIds === undefined ? {} : { advisoryIds: [...new Set(options.advisoryIds)] }),
+    ...(options.hostIds === undefined ? {} : { hostIds: [...new Set(options.hostIds)] }),
+  };
+  const scoped = scope.advisoryIds !== undefined || scope.hostIds !== undefined;
 
   return ctx.store.transaction(async (trx) => {
     // Exemptions that ran out re-open what they held before anything is matched.
     await expireDueExemptions(trx, ctx, options.actor);
-    const candidates = await listMatchCandidates(trx);
-    const advisories = await loadAdvisoryFacts(trx, candidates.map((c) => c.advisoryId));
-    const kevByCve = await loadKevByCve(trx);
-    const epssByCve = await getEpss(trx, [...new Set([...advisories.values()].flatMap((a) => a.cves))]);
     const hosts = await loadHostFacts(trx);
     const exemptions = await listExemptions(trx);
-
-    // Fleets run the same versions: decide each (advisory, package, version) once.
-    const matches = new Map<string, MatchResult>();
-    const kevByAdvisory = new Map<string, KevFacts | null>();
-    const findings = new Map<string, Finding>();
-    /** Exposures whose versions could not be compared: keep them as they are rather than resolve them. */
-    const undetermined = new Set<string>();
-    for (const candidate of candidates) {
-      const advisory = advisories.get(candidate.advisoryId);
-      const host = hosts.get(candidate.hostId);
-      if (!advisory || !host) continue;
-      const key = keyOf(candidate.hostId, candidate.advisoryId, candidate.ecosystem, candidate.name);
-      const matchKey = `${candidate.advisoryId}\u0000${candidate.ecosystem}\u0000${candidate.name}\u0000${candidate.version}`;
-      let match = matches.get(matchKey);
-      if (match === undefined) {
-        match = matchAdvisory(advisory.affected, { ecosystem: candidate.ecosystem, name: candidate.name, version: candidate.version });
-        matches.set(matchKey, match);
-        if (match.undetermined) {
-          ctx.logger.warn({ host: host.name, advisory: advisory.id, reason: match.reason }, 'version could not be compared; exposures left as they were');
-        }
-      }
-      if (match.undetermined) {
-        undetermined.add(key);
-        continue;
-      }
-      if (!match.affected) continue;
-      const previous = findings.get(key);
-      // Two installed versions of one package: report the lower-sorting one, deterministically.
-      if (previous && previous.installed <= candidate.version) continue;
-      let kev = kevByAdvisory.get(advisory.id);
-      if (kev === undefined) {
-        kev = kevFor(advisory, kevByCve);
-        kevByAdvisory.set(advisory.id, kev);
-      }
-      const epss = epssFor(advisory, epssByCve);
-      const classification = classifyExposure(
-        { cvss: advisory.cvss, vendorSeverity: advisory.vendorSeverity, kev, epss, exploitStatus: advisory.exploitStatus, host },
-        policy,
-      );
-      findings.set(key, {
-        hostId: candidate.hostId,
-        advisoryId: candidate.advisoryId,
-        ecosystem: candidate.ecosystem,
-        package: candidate.name,
-        installed: candidate.version,
-        fixed: match.fixed,
-        severity: classification.severity,
-        reasons: [match.reason, ...classification.reasons],
-      });
-    }
-
-    const counts = await storeExposures(trx, { findings, undetermined, sla, hosts, exemptions, now, timeZone: ctx.config.timezone });
-    const casesOpened = await openCases(trx, ctx, advisories, hosts, options.actor, nowIso);
+    const nothing = scope.advisoryIds?.length === 0 || scope.hostIds?.length === 0;
+    const found = nothing ? { findings: new Map<string, Finding>(), undetermined: new Set<string>() } : await findExposures(trx, ctx, scope, hosts, policy);
+    const counts = nothing
+      ? { new: 0, unchanged: 0, resolved: 0 }
+      : await storeExposures(trx, { ...found, scope, sla, hosts, exemptions, now, timeZone: ctx.config.timezone });
+    const casesOpened = await openCases(trx, ctx, hosts, options.actor, nowIso);
     // Each pending approval is bound to the plan it asks about: a changed host set voids its votes.
     const pending = await trx.selectFrom('cases').select('id').where('state', 'in', ['awaiting_approval', 'deferred']).orderBy('id', 'asc').execute();
     for (const row of pending) await refreshApprovalPlan(trx, ctx, Number(row.id));
@@ -159,20 +142,131 @@ export async function assessAll(ctx: WorkflowContext, options: { actor: string }
         actor: options.actor,
         action: 'exposures.assessed',
         subjectType: 'exposures',
-        subjectId: 'all',
-        after: { ...counts, casesOpened },
+        subjectId: scoped ? 'scope' : 'all',
+        after: { ...counts, casesOpened, ...(scoped ? { scope } : {}) },
       });
     }
     await recordChange(trx, ctx, change);
-    ctx.logger.info({ ...counts, casesOpened }, 'assessment finished');
+    ctx.logger.info({ ...counts, casesOpened, ...(scoped ? { scope: { advisories: scope.advisoryIds?.length, hosts: scope.hostIds?.length } } : {}) }, 'assessment finished');
     return { exposures: counts, casesOpened };
   });
 }
 
-interface StoreInput {
+interface Found {
   findings: Map<string, Finding>;
-  /** Exposures whose versions could not be compared: kept as they are rather than resolved. */
+  /** Exposures whose versions (or KBs) could not be decided: kept as they are rather than resolved. */
   undetermined: Set<string>;
+}
+
+/**
+ * Classification reads only the advisory's facts and the host's criticality, role and groups, so
+ * hosts alike in those share one result per advisory.
+ */
+function classifier(advisories: Map<string, AdvisoryFacts>, kevByCve: Map<string, KevFacts>, epssByCve: Map<string, EpssFact>, policy: ClassificationPolicy) {
+  const cache = new Map<string, Classification>();
+  return (advisoryId: string, host: HostFacts): Classification | null => {
+    const advisory = advisories.get(advisoryId);
+    if (advisory === undefined) return null;
+    const key = `${advisoryId}\u0000${host.criticality}\u0000${host.role}\u0000${host.groups.join('\u0001')}`;
+    let classification = cache.get(key);
+    if (classification === undefined) {
+      classification = classifyExposure(
+        { cvss: advisory.cvss, vendorSeverity: advisory.vendorSeverity, kev: kevFor(advisory, kevByCve), epss: epssFor(advisory, epssByCve), exploitStatus: advisory.exploitStatus, host },
+        policy,
+      );
+      cache.set(key, classification);
+    }
+    return classification;
+  };
+}
+
+const tripleKey = (t: HostPackage) => `${t.ecosystem}\u0000${t.name}\u0000${t.version}`;
+
+async function findExposures(trx: Executor, ctx: WorkflowContext, scope: AssessScope, hosts: Map<number, HostFacts>, policy: ClassificationPolicy): Promise<Found> {
+  const affected: { hostId: number; advisoryId: string; ecosystem: string; package: string; installed: string; result: MatchResult }[] = [];
+  const undetermined = new Set<string>();
+
+  // Packages: distinct installed triples against the advisories naming them, then the hosts holding them.
+  const triples = await listPackageTriples(trx, scope);
+  const matches = triples.length === 0 ? [] : matchPackageTriples(await listMatchAdvisories(trx, scope), triples);
+  const byTriple = new Map<string, typeof matches>();
+  for (const match of matches) {
+    if (match.result.undetermined) {
+      ctx.logger.warn({ advisory: match.advisoryId, package: match.triple.name, version: match.triple.version, reason: match.result.reason }, 'version could not be compared; exposures left as they were');
+    }
+    const key = tripleKey(match.triple);
+    const list = byTriple.get(key);
+    if (list === undefined) byTriple.set(key, [match]);
+    else list.push(match);
+  }
+  const holders = byTriple.size === 0 ? [] : await listHostsWithTriples(trx, [...byTriple.values()].map((list) => list[0]!.triple), scope.hostIds);
+  for (const holder of holders) {
+    for (const match of byTriple.get(tripleKey(holder)) ?? []) {
+      const key = exposureKey(holder.hostId, match.advisoryId, holder.ecosystem, holder.name);
+      if (match.result.undetermined) undetermined.add(key);
+      else affected.push({ hostId: holder.hostId, advisoryId: match.advisoryId, ecosystem: holder.ecosystem, package: holder.name, installed: holder.version, result: match.result });
+    }
+  }
+
+  // Windows: a KB exposure is a KB missing, so it cannot come from a name join. The supersedence graph
+  // is built from every Windows advisory held; hosts with the same KB list are matched once.
+  const advisoryIds = new Set(affected.map((a) => a.advisoryId));
+  const windowsInScope = await listWindowsAdvisoryIds(trx, scope.advisoryIds);
+  let windowsFacts = new Map<string, AdvisoryFacts>();
+  if (windowsInScope.length > 0) {
+    const kbsByHost = await loadWindowsKbsByHost(trx, scope.hostIds);
+    if (kbsByHost.size > 0) {
+      windowsFacts = await loadAdvisoryFacts(trx, await listWindowsAdvisoryIds(trx));
+      const graph = buildKbSupersedence([...windowsFacts.values()].flatMap((a) => a.affected));
+      const hostsByKbs = new Map<string, { kbs: Set<string>; hostIds: number[] }>();
+      for (const [hostId, kbs] of kbsByHost) {
+        const normal = normalizeKbs(kbs);
+        const key = [...normal].sort().join(',');
+        const group = hostsByKbs.get(key);
+        if (group === undefined) hostsByKbs.set(key, { kbs: normal, hostIds: [hostId] });
+        else group.hostIds.push(hostId);
+      }
+      for (const { kbs, hostIds } of hostsByKbs.values()) {
+        for (const advisoryId of windowsInScope) {
+          const facts = windowsFacts.get(advisoryId);
+          if (facts === undefined) continue;
+          for (const match of matchWindowsAdvisory(facts.affected, kbs, graph)) {
+            for (const hostId of hostIds) {
+              if (match.result.undetermined) {
+                undetermined.add(exposureKey(hostId, advisoryId, WINDOWS_KB_ECOSYSTEM, match.kb));
+                continue;
+              }
+              advisoryIds.add(advisoryId);
+              affected.push({ hostId, advisoryId, ecosystem: WINDOWS_KB_ECOSYSTEM, package: match.kb, installed: match.installedOlder.join(', '), result: match.result });
+            }
+          }
+        }
+      }
+    }
+  }
+
+  const advisories = await loadAdvisoryFacts(trx, [...advisoryIds].filter((id) => !windowsFacts.has(id)));
+  for (const [id, facts] of windowsFacts) if (advisoryIds.has(id)) advisories.set(id, facts);
+  const kevByCve = await loadKevByCve(trx);
+  const epssByCve = await getEpss(trx, [...new Set([...advisories.values()].flatMap((a) => a.cves))]);
+  const classify = classifier(advisories, kevByCve, epssByCve, policy);
+  const findings = new Map<string, Finding>();
+  for (const a of affected) {
+    const host = hosts.get(a.hostId);
+    if (host === undefined) continue;
+    const key = exposureKey(a.hostId, a.advisoryId, a.ecosystem, a.package);
+    const previous = findings.get(key);
+    // Two installed versions of one package: report the lower-sorting one, deterministically.
+    if (previous && previous.installed <= a.installed) continue;
+    const classification = classify(a.advisoryId, host);
+    if (classification === null) continue;
+    findings.set(key, { hostId: a.hostId, advisoryId: a.advisoryId, ecosystem: a.ecosystem, package: a.package, installed: a.installed, fixed: a.result.fixed, matchReason: a.result.reason, classification });
+  }
+  return { findings, undetermined };
+}
+
+interface StoreInput extends Found {
+  scope: AssessScope;
   sla: SlaPolicy;
   hosts: Map<number, HostFacts>;
   exemptions: Exemption[];
@@ -180,132 +274,121 @@ interface StoreInput {
   timeZone: string;
 }
 
+/** Rows gathered before a multi-row insert is sent: bounds memory on a fleet's first assessment. */
+const INSERT_BATCH = 3000;
+
+/** Insert order, so ids (and so "the first exposure found", which explains a case) do not depend on query plans. */
+function byAdvisoryPackageHost(a: Finding, b: Finding): number {
+  return cmp(a.advisoryId, b.advisoryId) || cmp(a.ecosystem, b.ecosystem) || cmp(a.package, b.package) || a.hostId - b.hostId;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Writes what was found against what is stored in scope: new rows in batches, changed rows in bulk
+ * updates (only when a decided column differs), resolved ones again found re-opened as a new
+ * detection, and rows in scope no longer found resolved (except undetermined ones).
+ */
 async function storeExposures(trx: Executor, input: StoreInput): Promise<AssessResult['exposures']> {
   const { findings, undetermined, sla, hosts, exemptions, now, timeZone } = input;
   const nowIso = now.toISOString();
-  const existingRows = await trx.selectFrom('exposures').selectAll().execute();
-  const existing = new Map(existingRows.map((r) => [keyOf(Number(r.host_id), r.advisory_id, r.ecosystem, r.package), r]));
+  const stored = await loadStoredExposures(trx, input.scope);
   const counts = { new: 0, unchanged: 0, resolved: 0 };
-  const inserts = [];
-  for (const [key, finding] of findings) {
-    const row = existing.get(key);
+  let inserts: ExposureInsert[] = [];
+  const updates: ExposureUpdate[] = [];
+  // The SLA line and due time depend only on severity, groups and detection time.
+  const slaCache = new Map<string, { dueAt: string; line: string }>();
+  const noHold: ExposureHold = { status: 'open', exemptionId: null, reason: null };
+
+  for (const [key, finding] of [...findings].sort(([, a], [, b]) => byAdvisoryPackageHost(a, b))) {
+    const row = stored.get(key);
     const reopen = row !== undefined && row.status === 'resolved';
     // detected_at survives re-assessment (and exemptions), so the SLA clock does not restart.
-    const detectedAt = row !== undefined && !reopen ? row.detected_at : nowIso;
+    const detectedAt = row !== undefined && !reopen ? row.detectedAt : nowIso;
     const host = hosts.get(finding.hostId);
     const groups = host?.groups ?? [];
-    const slaChoice = chooseSla(finding.severity, groups, sla);
-    const dueAt = computeDueAt(detectedAt, finding.severity, { ...sla.defaults, [finding.severity]: slaChoice.ms });
-    const hold = holdExposure(
-      { host: host?.name ?? '', groups, advisoryId: finding.advisoryId, package: finding.package },
-      exemptions,
-      row !== undefined && !reopen ? (row.exemption_id === null ? null : Number(row.exemption_id)) : null,
-      now,
-    );
-    const reasons = [...finding.reasons, `${slaChoice.reason}: due ${formatInZone(dueAt, timeZone)}`, ...(hold.reason === null ? [] : [hold.reason])];
-    const values = {
+    const severity = finding.classification.severity;
+    const slaKey = `${severity}\u0000${detectedAt}\u0000${groups.join('\u0001')}`;
+    let due = slaCache.get(slaKey);
+    if (due === undefined) {
+      const slaChoice = chooseSla(severity, groups, sla);
+      const dueAt = computeDueAt(detectedAt, severity, { ...sla.defaults, [severity]: slaChoice.ms });
+      due = { dueAt, line: `${slaChoice.reason}: due ${formatInZone(dueAt, timeZone)}` };
+      slaCache.set(slaKey, due);
+    }
+    const previousExemption = row !== undefined && !reopen ? row.exemptionId : null;
+    const hold =
+      exemptions.length === 0 && previousExemption === null
+        ? noHold
+        : holdExposure({ host: host?.name ?? '', groups, advisoryId: finding.advisoryId, package: finding.package }, exemptions, previousExemption, now);
+    const reasons = [finding.matchReason, ...finding.classification.reasons, due.line, ...(hold.reason === null ? [] : [hold.reason])];
+    const values: ExposureValues = {
       installed: finding.installed,
       fixed: finding.fixed,
-      severity: finding.severity,
+      severity,
       reasons: toJson(reasons),
-      due_at: dueAt,
+      due_at: due.dueAt,
       status: hold.status,
       exemption_id: hold.exemptionId,
     };
     if (row === undefined) {
       counts.new++;
-      inserts.push({
-        host_id: finding.hostId,
-        advisory_id: finding.advisoryId,
-        ecosystem: finding.ecosystem,
-        package: finding.package,
-        ...values,
-        detected_at: detectedAt,
-        resolved_at: null,
-        case_id: null,
-      });
+      inserts.push({ host_id: finding.hostId, advisory_id: finding.advisoryId, ecosystem: finding.ecosystem, package: finding.package, ...values, detected_at: detectedAt });
+      if (inserts.length >= INSERT_BATCH) {
+        await insertExposures(trx, inserts);
+        inserts = [];
+      }
     } else if (reopen) {
       // Vulnerable again (a downgrade, a re-imaged machine): a new detection, attached to a case below.
       counts.new++;
-      await trx
-        .updateTable('exposures')
-        .set({ ...values, detected_at: detectedAt, resolved_at: null, case_id: null })
-        .where('id', '=', row.id)
-        .execute();
+      updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: true });
     } else {
       counts.unchanged++;
-      const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => values[k] !== (k === 'exemption_id' && row[k] !== null ? Number(row[k]) : row[k]));
-      if (changed) await trx.updateTable('exposures').set(values).where('id', '=', row.id).execute();
+      if (exposureSignature(values) !== row.signature) updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: false });
     }
   }
-  for (const part of chunk(inserts, 150)) await trx.insertInto('exposures').values(part).execute();
+  await insertExposures(trx, inserts);
+  await updateExposures(trx, updates);
 
-  const gone = existingRows
-    .filter((r) => r.status !== 'resolved')
-    .filter((r) => {
-      const key = keyOf(Number(r.host_id), r.advisory_id, r.ecosystem, r.package);
-      return !findings.has(key) && !undetermined.has(key);
-    })
-    .map((r) => Number(r.id));
-  counts.resolved = gone.length;
-  for (const part of chunk(gone, 500)) {
-    await trx.updateTable('exposures').set({ status: 'resolved', resolved_at: nowIso }).where('id', 'in', part).execute();
+  const gone: number[] = [];
+  for (const [key, row] of stored) {
+    if (row.status !== 'resolved' && !findings.has(key) && !undetermined.has(key)) gone.push(row.id);
   }
+  counts.resolved = gone.length;
+  await resolveExposures(trx, gone, nowIso);
   return counts;
 }
 
-interface OpenExposure {
-  id: number;
-  hostId: number;
-  ecosystem: string;
-  severity: Severity;
-  reasons: string[];
-  dueAt: string;
-  caseId: number | null;
-}
-
 /** Worst first: highest severity, then earliest due, then oldest. */
-function byUrgency(a: OpenExposure, b: OpenExposure): number {
+function byUrgency(a: OpenExposureFacts, b: OpenExposureFacts): number {
   return severityRank(b.severity) - severityRank(a.severity) || a.dueAt.localeCompare(b.dueAt) || a.id - b.id;
 }
 
-async function openCases(
-  trx: Executor,
-  ctx: WorkflowContext,
-  advisories: Map<string, AdvisoryFacts>,
-  hosts: Map<number, { groups: string[] }>,
-  actor: string,
-  nowIso: string,
-): Promise<number[]> {
-  const rows = await trx
-    .selectFrom('exposures')
-    .select(['id', 'host_id', 'advisory_id', 'ecosystem', 'severity', 'reasons', 'due_at', 'case_id'])
-    .where('status', '=', 'open')
-    .execute();
-  const byAdvisory = new Map<string, OpenExposure[]>();
-  for (const r of rows) {
-    const list = byAdvisory.get(r.advisory_id) ?? [];
-    list.push({
-      id: Number(r.id),
-      hostId: Number(r.host_id),
-      ecosystem: r.ecosystem,
-      severity: r.severity as Severity,
-      reasons: fromJson<string[]>(r.reasons, []),
-      dueAt: r.due_at,
-      caseId: r.case_id === null ? null : Number(r.case_id),
-    });
-    byAdvisory.set(r.advisory_id, list);
-  }
+/** Advisories whose open exposures are read at once when opening cases. */
+const CASE_BATCH = 500;
+
+/**
+ * Attaches open exposures without a case to their advisory's case, or opens one when the worst of
+ * them reaches the threshold. Only advisories with such exposures can need either, so only they are read.
+ */
+async function openCases(trx: Executor, ctx: WorkflowContext, hosts: Map<number, { groups: string[] }>, actor: string, nowIso: string): Promise<number[]> {
+  const candidates = await listAdvisoriesWithUnassignedExposures(trx);
+  if (candidates.length === 0) return [];
   const cases = await trx.selectFrom('cases').select(['id', 'advisory_id']).execute();
   const caseByAdvisory = new Map(cases.map((c) => [c.advisory_id, Number(c.id)]));
   const threshold = severityRank(ctx.config.policy.alertThreshold);
   const opened: number[] = [];
   const change: ChangeRecord = { audit: [], jobs: [] };
 
-  for (const [advisoryId, exposures] of [...byAdvisory].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const existingCase = caseByAdvisory.get(advisoryId);
-    if (existingCase !== undefined) {
-      if (exposures.some((e) => e.caseId === null)) {
+  for (let i = 0; i < candidates.length; i += CASE_BATCH) {
+    const batch = candidates.slice(i, i + CASE_BATCH);
+    const byAdvisory = new Map<string, OpenExposureFacts[]>(batch.map((id) => [id, []]));
+    for (const e of await listOpenExposuresOf(trx, batch)) byAdvisory.get(e.advisoryId)?.push(e);
+    const titles = await loadAdvisoryFacts(trx, batch.filter((id) => !caseByAdvisory.has(id)));
+    for (const [advisoryId, exposures] of byAdvisory) {
+      if (exposures.length === 0) continue;
+      const existingCase = caseByAdvisory.get(advisoryId);
+      if (existingCase !== undefined) {
         await trx
           .updateTable('exposures')
           .set({ case_id: existingCase })
@@ -313,65 +396,64 @@ async function openCases(
           .where('status', '=', 'open')
           .where('case_id', 'is', null)
           .execute();
+        continue;
       }
-      continue;
+      const worst = [...exposures].sort(byUrgency)[0]!;
+      if (severityRank(worst.severity) < threshold) continue;
+      const hostIds = [...new Set(exposures.map((e) => e.hostId))];
+      const dueAt = exposures.map((e) => e.dueAt).sort()[0]!;
+      const reasons = [...(await getExposureReasons(trx, worst.id)), `${hostIds.length} host${hostIds.length === 1 ? '' : 's'} affected`];
+      const route = routeCase(
+        {
+          severity: worst.severity,
+          hostGroups: [...new Set(hostIds.flatMap((id) => hosts.get(id)?.groups ?? []))],
+          ecosystems: [...new Set(exposures.map((e) => e.ecosystem))],
+        },
+        ctx.config.routing,
+      );
+      const title = titles.get(advisoryId)?.title ?? advisoryId;
+      const inserted = await trx
+        .insertInto('cases')
+        .values({
+          advisory_id: advisoryId,
+          title,
+          severity: worst.severity,
+          state: 'awaiting_approval',
+          reasons: toJson(reasons),
+          requested_by: actor,
+          due_at: dueAt,
+          created_at: nowIso,
+          updated_at: nowIso,
+          decided_at: null,
+          plan_hash: null,
+          channel: route.channel,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const caseId = Number(inserted.id);
+      await trx.updateTable('exposures').set({ case_id: caseId }).where('advisory_id', '=', advisoryId).where('status', '=', 'open').execute();
+      opened.push(caseId);
+      change.audit.push({
+        actor,
+        action: 'case.opened',
+        subjectType: 'case',
+        subjectId: caseId,
+        after: {
+          id: caseId,
+          advisoryId,
+          title,
+          severity: worst.severity,
+          state: 'awaiting_approval',
+          reasons,
+          requestedBy: actor,
+          dueAt,
+          channel: route.channel,
+          hosts: hostIds.length,
+          exposures: exposures.length,
+        },
+      });
+      change.jobs!.push({ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'alert' }, uniqueKey: `case:${caseId}:alert` });
     }
-    const worst = [...exposures].sort(byUrgency)[0]!;
-    if (severityRank(worst.severity) < threshold) continue;
-    const advisory = advisories.get(advisoryId);
-    const hostIds = [...new Set(exposures.map((e) => e.hostId))];
-    const dueAt = exposures.map((e) => e.dueAt).sort()[0]!;
-    const reasons = [...worst.reasons, `${hostIds.length} host${hostIds.length === 1 ? '' : 's'} affected`];
-    const route = routeCase(
-      {
-        severity: worst.severity,
-        hostGroups: [...new Set(hostIds.flatMap((id) => hosts.get(id)?.groups ?? []))],
-        ecosystems: [...new Set(exposures.map((e) => e.ecosystem))],
-      },
-      ctx.config.routing,
-    );
-    const title = advisory?.title ?? advisoryId;
-    const inserted = await trx
-      .insertInto('cases')
-      .values({
-        advisory_id: advisoryId,
-        title,
-        severity: worst.severity,
-        state: 'awaiting_approval',
-        reasons: toJson(reasons),
-        requested_by: actor,
-        due_at: dueAt,
-        created_at: nowIso,
-        updated_at: nowIso,
-        decided_at: null,
-        plan_hash: null,
-        channel: route.channel,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const caseId = Number(inserted.id);
-    await trx.updateTable('exposures').set({ case_id: caseId }).where('advisory_id', '=', advisoryId).where('status', '=', 'open').execute();
-    opened.push(caseId);
-    change.audit.push({
-      actor,
-      action: 'case.opened',
-      subjectType: 'case',
-      subjectId: caseId,
-      after: {
-        id: caseId,
-        advisoryId,
-        title,
-        severity: worst.severity,
-        state: 'awaiting_approval',
-        reasons,
-        requestedBy: actor,
-        dueAt,
-        channel: route.channel,
-        hosts: hostIds.length,
-        exposures: exposures.length,
-      },
-    });
-    change.jobs!.push({ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'alert' }, uniqueKey: `case:${caseId}:alert` });
   }
   await recordChange(trx, ctx, change);
   return opened;

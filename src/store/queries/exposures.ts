@@ -1,4 +1,7 @@
-import type { AffectedPackage, Criticality, KevFacts, Severity } from '../../core/types.js';
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { WINDOWS_KB_ECOSYSTEM, withRemediationSupersedence, type AdvisoryAffected } from '../../core/matching.js';
+import type { AdvisoryRemediation, AffectedPackage, Criticality, KevFacts, Severity } from '../../core/types.js';
 import type { Executor } from '../db.js';
 import { fromJson } from '../json.js';
 import { chunk, compareText as cmp } from './hosts.js';
@@ -71,37 +74,61 @@ export async function listExposures(db: Executor, filter: ExposureFilter = {}): 
   return views.sort((a, b) => cmp(a.dueAt, b.dueAt) || cmp(a.host, b.host) || cmp(a.advisoryId, b.advisoryId) || cmp(a.package, b.package));
 }
 
-/** A host package that shares (ecosystem, name) with a package an advisory names: to be version-checked. */
-export interface MatchCandidate {
-  advisoryId: string;
-  hostId: number;
-  ecosystem: string;
-  name: string;
-  version: string;
+/** Which advisories and hosts an assessment looks at; absent means all. */
+export interface AssessScope {
+  advisoryIds?: string[];
+  hostIds?: number[];
 }
 
 /**
- * Joins advisory_packages × host_packages on (ecosystem, name) for authoritative advisories that are
- * not withdrawn, so assessment touches only plausible pairs instead of every host × every advisory.
+ * The match data (`affected`) of authoritative, non-withdrawn advisories in scope that name a package
+ * some host has (Windows KB advisories are loaded by `listWindowsAdvisoryIds`). For a host scope, only
+ * the advisories naming one of those hosts' packages.
  */
-export async function listMatchCandidates(db: Executor): Promise<MatchCandidate[]> {
-  const rows = await db
-    .selectFrom('advisory_packages')
-    .innerJoin('host_packages', (join) =>
-      join.onRef('host_packages.ecosystem', '=', 'advisory_packages.ecosystem').onRef('host_packages.name', '=', 'advisory_packages.name'),
-    )
-    .innerJoin('advisories', 'advisories.id', 'advisory_packages.advisory_id')
-    .select(['advisories.id as advisory_id', 'host_packages.host_id', 'host_packages.ecosystem', 'host_packages.name', 'host_packages.version'])
-    .where('advisories.trust', '=', 'authoritative')
-    .where('advisories.withdrawn_at', 'is', null)
-    .execute();
-  return rows.map((r) => ({
-    advisoryId: r.advisory_id,
-    hostId: Number(r.host_id),
-    ecosystem: r.ecosystem,
-    name: r.name,
-    version: r.version,
-  }));
+export async function listMatchAdvisories(db: Executor, scope: AssessScope = {}): Promise<AdvisoryAffected[]> {
+  const ids = new Set<string>();
+  if (scope.hostIds !== undefined && scope.advisoryIds === undefined) {
+    for (const part of chunk(scope.hostIds, 500)) {
+      const rows = await db
+        .selectFrom('advisory_packages as ap')
+        .innerJoin('host_packages as hp', (join) => join.onRef('hp.ecosystem', '=', 'ap.ecosystem').onRef('hp.name', '=', 'ap.name'))
+        .select('ap.advisory_id')
+        .distinct()
+        .where('hp.host_id', 'in', part)
+        .execute();
+      for (const r of rows) ids.add(r.advisory_id);
+    }
+    if (ids.size === 0) return [];
+  }
+  const wanted = scope.advisoryIds ?? (scope.hostIds !== undefined ? [...ids] : undefined);
+  const out: AdvisoryAffected[] = [];
+  for (const part of wanted === undefined ? [undefined] : chunk(wanted, 500)) {
+    let query = db.selectFrom('advisories').select(['id', 'affected']).where('trust', '=', 'authoritative').where('withdrawn_at', 'is', null);
+    if (part !== undefined) query = query.where('id', 'in', part);
+    for (const r of await query.execute()) {
+      const affected = fromJson<AffectedPackage[]>(r.affected, []).filter((e) => e.ecosystem !== WINDOWS_KB_ECOSYSTEM);
+      if (affected.length > 0) out.push({ id: r.id, affected });
+    }
+  }
+  return out;
+}
+
+/** Authoritative, non-withdrawn advisories with a Windows KB entry (MSRC), optionally only some. */
+export async function listWindowsAdvisoryIds(db: Executor, advisoryIds?: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const part of advisoryIds === undefined ? [undefined] : chunk(advisoryIds, 500)) {
+    let query = db
+      .selectFrom('advisory_packages as ap')
+      .innerJoin('advisories as a', 'a.id', 'ap.advisory_id')
+      .select('a.id')
+      .distinct()
+      .where('ap.ecosystem', '=', WINDOWS_KB_ECOSYSTEM)
+      .where('a.trust', '=', 'authoritative')
+      .where('a.withdrawn_at', 'is', null);
+    if (part !== undefined) query = query.where('a.id', 'in', part);
+    for (const r of await query.execute()) out.push(r.id);
+  }
+  return out.sort(cmp);
 }
 
 /** What classification needs of an advisory. */
@@ -117,9 +144,10 @@ export interface AdvisoryFacts {
   exploitStatus: string[];
 }
 
+type VendorDetails = { threats?: { category?: string; details?: string }[]; remediations?: AdvisoryRemediation[] };
+
 /** Exploit-status texts from `vendor_details` (migration 0003): CSAF `exploit_status`, MSRC "Exploit Status". */
-function exploitStatusOf(vendorDetails: string | null): string[] {
-  const details = fromJson<{ threats?: { category?: string; details?: string }[] } | null>(vendorDetails, null);
+function exploitStatusOf(details: VendorDetails | null): string[] {
   return (details?.threats ?? [])
     .filter((t) => t.category?.toLowerCase().replace(/\s+/g, '_') === 'exploit_status' && typeof t.details === 'string' && t.details.trim() !== '')
     .map((t) => t.details!.trim());
@@ -135,15 +163,16 @@ export async function loadAdvisoryFacts(db: Executor, ids: string[]): Promise<Ma
       .execute();
     for (const r of rows) {
       const score = r.cvss_score === null ? null : Number(r.cvss_score);
+      const details = fromJson<VendorDetails | null>(r.vendor_details, null);
       facts.set(r.id, {
         id: r.id,
         title: r.title,
         cves: fromJson<string[]>(r.cves, []),
-        affected: fromJson<AffectedPackage[]>(r.affected, []),
+        affected: withRemediationSupersedence(fromJson<AffectedPackage[]>(r.affected, []), details?.remediations ?? []),
         cvss: score === null && r.cvss_vector === null ? null : { score, vector: r.cvss_vector },
         vendorSeverity: r.vendor_severity,
         kev: fromJson<KevFacts | null>(r.kev, null),
-        exploitStatus: exploitStatusOf(r.vendor_details),
+        exploitStatus: exploitStatusOf(details),
       });
     }
   }
@@ -183,4 +212,191 @@ export async function loadHostFacts(db: Executor): Promise<Map<number, HostFacts
       { id: Number(r.id), name: r.name, criticality: r.criticality as Criticality, role: r.role, groups: fromJson<string[]>(r.groups, []) },
     ]),
   );
+}
+
+/** The columns assessment decides for an exposure (besides its identity, detection and case). */
+export interface ExposureValues {
+  installed: string;
+  fixed: string | null;
+  severity: Severity;
+  /** JSON text of the reason lines. */
+  reasons: string;
+  due_at: string;
+  status: ExposureStatus;
+  exemption_id: number | null;
+}
+
+/** A digest of the decided columns: equal digests mean there is nothing to write. */
+export function exposureSignature(v: ExposureValues): string {
+  return createHash('sha1')
+    .update(JSON.stringify([v.installed, v.fixed, v.severity, v.reasons, v.due_at, v.status, v.exemption_id]))
+    .digest('base64');
+}
+
+export const exposureKey = (hostId: number, advisoryId: string, ecosystem: string, pkg: string) => `${hostId}\u0000${advisoryId}\u0000${ecosystem}\u0000${pkg}`;
+
+/** What assessment needs of a stored exposure to decide between insert, update, re-open and resolve. */
+export interface StoredExposure {
+  id: number;
+  hostId: number;
+  advisoryId: string;
+  status: ExposureStatus;
+  detectedAt: string;
+  exemptionId: number | null;
+  signature: string;
+}
+
+/** Rows read per statement: the reason texts of a page are dropped once digested. */
+const EXPOSURE_PAGE = 20_000;
+
+/**
+ * The stored exposures in scope (both filters apply when both are given), by `exposureKey`. Read in
+ * pages by id and kept as digests, so a full fleet's exposures fit in memory.
+ */
+export async function loadStoredExposures(db: Executor, scope: AssessScope = {}): Promise<Map<string, StoredExposure>> {
+  const out = new Map<string, StoredExposure>();
+  const hostFilter = scope.hostIds === undefined ? null : new Set(scope.hostIds);
+  // Narrow by the shorter list in SQL and by the other in memory.
+  const byAdvisory = scope.advisoryIds !== undefined && (scope.hostIds === undefined || scope.advisoryIds.length <= scope.hostIds.length);
+  const parts: (string[] | number[] | undefined)[] = byAdvisory
+    ? chunk(scope.advisoryIds!, 500)
+    : scope.hostIds !== undefined
+      ? chunk(scope.hostIds, 500)
+      : [undefined];
+  const advisoryFilter = scope.advisoryIds === undefined ? null : new Set(scope.advisoryIds);
+  for (const part of parts) {
+    let last = 0;
+    for (;;) {
+      let query = db
+        .selectFrom('exposures')
+        .select(['id', 'host_id', 'advisory_id', 'ecosystem', 'package', 'installed', 'fixed', 'severity', 'reasons', 'due_at', 'status', 'exemption_id', 'detected_at'])
+        .where('id', '>', last)
+        .orderBy('id', 'asc')
+        .limit(EXPOSURE_PAGE);
+      if (part !== undefined) query = byAdvisory ? query.where('advisory_id', 'in', part as string[]) : query.where('host_id', 'in', part as number[]);
+      const rows = await query.execute();
+      for (const r of rows) {
+        const hostId = Number(r.host_id);
+        if (hostFilter !== null && !hostFilter.has(hostId)) continue;
+        if (advisoryFilter !== null && !advisoryFilter.has(r.advisory_id)) continue;
+        const exemptionId = r.exemption_id === null ? null : Number(r.exemption_id);
+        const status = r.status as ExposureStatus;
+        out.set(exposureKey(hostId, r.advisory_id, r.ecosystem, r.package), {
+          id: Number(r.id),
+          hostId,
+          advisoryId: r.advisory_id,
+          status,
+          detectedAt: r.detected_at,
+          exemptionId,
+          signature: exposureSignature({ installed: r.installed, fixed: r.fixed, severity: r.severity as Severity, reasons: r.reasons, due_at: r.due_at, status, exemption_id: exemptionId }),
+        });
+      }
+      if (rows.length < EXPOSURE_PAGE) break;
+      last = Number(rows.at(-1)!.id);
+    }
+  }
+  return out;
+}
+
+export interface ExposureInsert extends ExposureValues {
+  host_id: number;
+  advisory_id: string;
+  ecosystem: string;
+  package: string;
+  detected_at: string;
+}
+
+/** 14 columns a row: 150 rows keep a statement under both databases' parameter limits. */
+const INSERT_CHUNK = 150;
+
+export async function insertExposures(db: Executor, rows: ExposureInsert[]): Promise<void> {
+  for (const part of chunk(rows, INSERT_CHUNK)) {
+    await db
+      .insertInto('exposures')
+      .values(part.map((r) => ({ ...r, resolved_at: null, case_id: null })))
+      .execute();
+  }
+}
+
+export interface ExposureUpdate extends ExposureValues {
+  id: number;
+  detected_at: string;
+  /** A resolved exposure found again: a new detection, so its case link and resolution are cleared. */
+  reopen: boolean;
+}
+
+const UPDATE_CHUNK = 200;
+
+/**
+ * Many exposure updates in one statement per chunk (`UPDATE … FROM` a VALUES list, which both SQLite
+ * and PostgreSQL take) instead of one UPDATE per row. Casts keep PostgreSQL from reading the bound
+ * integers as text.
+ */
+export async function updateExposures(db: Executor, updates: ExposureUpdate[]): Promise<void> {
+  for (const part of chunk(updates, UPDATE_CHUNK)) {
+    const values = sql.join(
+      part.map(
+        (u) =>
+          sql`(cast(${u.id} as integer), ${u.installed}, ${u.fixed}, ${u.severity}, ${u.reasons}, ${u.due_at}, ${u.status}, cast(${u.exemption_id} as integer), ${u.detected_at}, cast(${u.reopen ? 1 : 0} as integer))`,
+      ),
+    );
+    await sql`with v (id, installed, fixed, severity, reasons, due_at, status, exemption_id, detected_at, reopen) as (values ${values})
+      update exposures set installed = v.installed, fixed = v.fixed, severity = v.severity, reasons = v.reasons, due_at = v.due_at,
+        status = v.status, exemption_id = v.exemption_id, detected_at = v.detected_at,
+        resolved_at = case when v.reopen = 1 then null else exposures.resolved_at end,
+        case_id = case when v.reopen = 1 then null else exposures.case_id end
+      from v where exposures.id = v.id`.execute(db);
+  }
+}
+
+export async function resolveExposures(db: Executor, ids: number[], nowIso: string): Promise<void> {
+  for (const part of chunk(ids, 500)) {
+    await db.updateTable('exposures').set({ status: 'resolved', resolved_at: nowIso }).where('id', 'in', part).execute();
+  }
+}
+
+/** Advisories with an open exposure not yet attached to a case: the only ones case opening can act on. */
+export async function listAdvisoriesWithUnassignedExposures(db: Executor): Promise<string[]> {
+  const rows = await db.selectFrom('exposures').select('advisory_id').distinct().where('status', '=', 'open').where('case_id', 'is', null).execute();
+  return rows.map((r) => r.advisory_id).sort(cmp);
+}
+
+/** An open exposure as case opening weighs it (reasons are read only for the one that explains a case). */
+export interface OpenExposureFacts {
+  id: number;
+  hostId: number;
+  advisoryId: string;
+  ecosystem: string;
+  severity: Severity;
+  dueAt: string;
+  caseId: number | null;
+}
+
+export async function listOpenExposuresOf(db: Executor, advisoryIds: string[]): Promise<OpenExposureFacts[]> {
+  const out: OpenExposureFacts[] = [];
+  for (const part of chunk(advisoryIds, 500)) {
+    const rows = await db
+      .selectFrom('exposures')
+      .select(['id', 'host_id', 'advisory_id', 'ecosystem', 'severity', 'due_at', 'case_id'])
+      .where('advisory_id', 'in', part)
+      .where('status', '=', 'open')
+      .execute();
+    for (const r of rows) {
+      out.push({
+        id: Number(r.id),
+        hostId: Number(r.host_id),
+        advisoryId: r.advisory_id,
+        ecosystem: r.ecosystem,
+        severity: r.severity as Severity,
+        dueAt: r.due_at,
+        caseId: r.case_id === null ? null : Number(r.case_id),
+      });
+    }
+  }
+  return out;
+}
+
+export async function getExposureReasons(db: Executor, id: number): Promise<string[]> {
+  const row = await db.selectFrom('exposures').select('reasons').where('id', '=', id).executeTakeFirst();
+  return fromJson<string[]>(row?.reasons ?? null, []);
 }

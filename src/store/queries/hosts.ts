@@ -334,13 +334,19 @@ export async function listHostsWithTriples(
   hostIds?: number[],
 ): Promise<{ hostId: number; ecosystem: string; name: string; version: string }[]> {
   const out: { hostId: number; ecosystem: string; name: string; version: string }[] = [];
+  // A long host list would not fit beside the triples in one statement's parameters: filter it here.
+  const inSql = hostIds !== undefined && hostIds.length <= TRIPLE_CHUNK;
+  const wanted = hostIds === undefined || inSql ? null : new Set(hostIds);
   for (const part of chunk(triples, TRIPLE_CHUNK)) {
     let query = db
       .selectFrom('host_packages')
       .select(['host_id', 'ecosystem', 'name', 'version'])
       .where((eb) => eb.or(part.map((t) => eb.and([eb('ecosystem', '=', t.ecosystem), eb('name', '=', t.name), eb('version', '=', t.version)]))));
-    if (hostIds !== undefined) query = query.where('host_id', 'in', hostIds);
-    for (const row of await query.execute()) out.push({ hostId: Number(row.host_id), ecosystem: row.ecosystem, name: row.name, version: row.version });
+    if (inSql) query = query.where('host_id', 'in', hostIds);
+    for (const row of await query.execute()) {
+      const hostId = Number(row.host_id);
+      if (wanted === null || wanted.has(hostId)) out.push({ hostId, ecosystem: row.ecosystem, name: row.name, version: row.version });
+    }
   }
   return out;
 }
