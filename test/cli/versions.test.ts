@@ -31,6 +31,11 @@ describe('patchdeck versions compare', () => {
     ['rpm', '1.0^', '1.0.1', '-1'],
     ['semver', 'v1.2.3', '1.2.3', '0'],
     ['pep440', '1.0rc1', '1.0', '-1'],
+    ['go', 'v0.0.0-20201208171446-5f87f3452ae9', '0.0.0-20201216223049-8b5274cf687f', '-1'],
+    ['go', 'v20.10.14+incompatible', '20.10.14', '0'],
+    ['maven', '2.0-beta9', '2.0', '-1'],
+    ['maven', '2.15.0.RELEASE', '2.15', '0'],
+    ['maven', '1.0-sp1', '1.0', '1'],
   ])('--scheme %s %s %s prints %s', async (scheme, a, b, expected) => {
     expect(await run(['versions', 'compare', '--scheme', scheme, a, b])).toEqual({ code: 0, stdout: `${expected}\n`, stderr: '' });
   });
@@ -102,7 +107,9 @@ describe('patchdeck versions schemes', () => {
     const result = await run(['versions', 'schemes', '--json']);
     expect(result.code).toBe(0);
     const schemes = JSON.parse(result.stdout) as { scheme: string; rules: string; ecosystems: string[] }[];
-    expect(schemes.map((s) => s.scheme)).toEqual(['deb', 'rpm', 'semver', 'pep440']);
+    expect(schemes.map((s) => s.scheme)).toEqual(['deb', 'rpm', 'semver', 'pep440', 'go', 'maven']);
+    expect(schemes.find((s) => s.scheme === 'go')?.ecosystems).toEqual(['Go']);
+    expect(schemes.find((s) => s.scheme === 'maven')?.ecosystems).toEqual(['Maven']);
     expect(schemes.find((s) => s.scheme === 'rpm')?.ecosystems).toEqual(expect.arrayContaining(['AlmaLinux', 'Rocky Linux', 'Red Hat']));
     expect(schemes.find((s) => s.scheme === 'deb')?.ecosystems).toEqual(['Debian', 'Ubuntu']);
   });
@@ -112,7 +119,7 @@ describe('patchdeck versions schemes', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^SCHEME\s+ECOSYSTEMS\s+RULES$/);
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(7);
     expect(lines[2]).toMatch(/^rpm\s+AlmaLinux, Rocky Linux, Red Hat/);
   });
 });

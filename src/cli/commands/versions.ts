@@ -22,11 +22,13 @@ Exit codes: 0 compared, 1 an invalid version or batch line, 2 bad usage.
 
 Examples:
   patchdeck versions compare --scheme deb 1:8.9p1-3ubuntu0.10 1:8.9p1-3ubuntu0.9
+  patchdeck versions compare --scheme maven 2.0-beta9 2.0
+  patchdeck versions compare --scheme go v0.0.0-20201208171446-5f87f3452ae9 v0.1.0
   printf '1.0-1.el9\\t1:0.9-1.el9\\n' | patchdeck versions compare --scheme rpm --batch
 `;
 
 export function registerVersionsCommands(program: Command, deps: CliDeps): void {
-  const versions = program.command('versions').description('Order package versions the way dpkg, rpm, npm (semver) and pip (PEP 440) do');
+  const versions = program.command('versions').description('Order package versions the way dpkg, rpm, npm (semver), pip (PEP 440), Go modules and Maven do');
 
   versions
     .command('compare')
