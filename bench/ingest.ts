@@ -311,10 +311,14 @@ async function runOn(sample: Sample, sources: Source[], parsed: Phases, log: (li
     const reingest = await ingestAll(ctx, sources);
     const changed = reingest.results.reduce((n, r) => n + r.added + r.updated, 0);
     if (changed !== 0) log(`WARNING: the unchanged re-ingest wrote ${changed} records on ${sample.dialect}`);
+    const skipped = reingest.results.reduce((n, r) => n + r.skipped, 0);
+    const documents = reingest.results.reduce((n, r) => n + r.documents, 0);
+    // Unchanged documents are read and their bytes hashed, but not parsed (feed_documents, migration 0012).
     log(
-      `${sample.dialect}: re-ingest ${seconds(reingest.ms)} s, of which reading, parsing and hashing ≈ ${seconds(parsed.ms)} s ` +
-        `and the database (hash lookup, feed state, audit) ≈ ${seconds(Math.max(reingest.ms - parsed.ms, 0))} s`,
+      `${sample.dialect}: re-ingest ${seconds(reingest.ms)} s: ${skipped} of ${documents} documents had unchanged bytes and were not parsed ` +
+        `(a full parse and record hash alone costs ≈ ${seconds(parsed.parseMs + parsed.hashMs)} s)`,
     );
+    if (skipped !== documents) log(`WARNING: the unchanged re-ingest parsed ${documents - skipped} documents on ${sample.dialect}`);
     log(`${sample.dialect}: ${stored} advisories stored (${full.results.map((r) => `${r.kind} ${r.added}`).join(', ')}), re-ingest unchanged: ${reingest.results.reduce((n, r) => n + r.unchanged, 0)}`);
     figures.push(
       { name: `${sample.dialect}: full ingest`, value: seconds(full.ms), unit: 's', target: `≤ ${FULL_TARGET_MS / 1000} s`, met: full.ms <= FULL_TARGET_MS },
@@ -357,7 +361,7 @@ export const benchmark: Benchmark = {
       const parsed = await parseAll(sources);
       log(
         `before any database work, ${parsed.advisories.length} advisories cost ${seconds(parsed.ms)} s: reading files ${seconds(parsed.readMs)} s, ` +
-          `parsing and validating ${seconds(parsed.parseMs)} s, content hashes ${seconds(parsed.hashMs)} s (part of every figure below)`,
+          `parsing and validating ${seconds(parsed.parseMs)} s, content hashes ${seconds(parsed.hashMs)} s (added to the naive figure; the full ingest does the same work)`,
       );
 
       const figures: BenchFigure[] = [];

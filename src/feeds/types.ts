@@ -7,6 +7,8 @@ export interface FeedDocument {
   body: Buffer;
   /** What `collect` established about the document's authenticity (CSAF); absent for plain feeds. */
   provenance?: AdvisoryProvenance;
+  /** When the source says the document last changed (CSAF `changes.csv`), stored to skip it next time. */
+  stamp?: string;
 }
 
 export interface FeedParseError {
@@ -66,6 +68,11 @@ export interface FeedReader {
   fetch(url: string): Promise<Buffer | null>;
   /** The workflow clock's time, for checks that depend on it (OpenPGP key expiry). */
   now: Date;
+  /**
+   * The `stamp` a document at `location` had when this feed last ingested it; null when it never was
+   * (or a full run was asked for). A source listing a timestamp not newer need not read it again.
+   */
+  ingestedStamp(location: string): string | null;
 }
 
 /** Why a document was refused before parsing. Stable strings: they are stored and audited. */
@@ -86,4 +93,6 @@ export interface FeedCollection {
   quarantined: QuarantinedDocument[];
   /** Listed documents that could not be fetched or read (scope `document`). */
   errors: FeedParseError[];
+  /** Listed documents not read because their listed timestamp is not newer than `ingestedStamp`. */
+  unchanged?: string[];
 }

@@ -293,6 +293,20 @@ export interface EpssScoresTable {
   model_version: string | null;
 }
 
+/**
+ * A document a feed last ingested (migration 0012): sha256 of its bytes, the kind that parsed it,
+ * the records it gave and, for CSAF, its `changes.csv` timestamp; unchanged documents are skipped.
+ */
+export interface FeedDocumentsTable {
+  feed: string;
+  location: string;
+  kind: string;
+  sha256: string;
+  stamp: string | null;
+  records: number;
+  ingested_at: string;
+}
+
 /** Event ids a chat platform delivered, so a redelivery (Slack's retries) is processed once. */
 export interface ChatEventReceiptsTable {
   platform: string;
@@ -343,4 +357,5 @@ export interface Database {
   teams_conversations: TeamsConversationsTable;
   teams_users: TeamsUsersTable;
   chat_event_receipts: ChatEventReceiptsTable;
+  feed_documents: FeedDocumentsTable;
 }

@@ -17,6 +17,7 @@ const DOC = '2025/schwarz_informatik-c1234.json';
 /** A reader over the real disk, as the workflow lends it (no size limits needed here). */
 const diskReader: FeedReader = {
   now: NOW,
+  ingestedStamp: () => null,
   async readFile(file) {
     const info = await stat(file).catch(() => null);
     return info === null || info.isDirectory() ? null : readFile(file);

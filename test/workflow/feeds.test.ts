@@ -55,8 +55,8 @@ describeEachStore('feeds workflow', (s) => {
     const kev = await ingestFeedFile(ctx, { kind: 'kev', path: KEV, actor: 'alice' });
     expect(kev).toMatchObject({ feed: 'kev', kind: 'kev', documents: 1, added: 1404, updated: 0, unchanged: 0, failed: 0, errors: [] });
     const osv = await ingestFeedFile(ctx, { kind: 'osv', path: `${FIXTURES}osv`, name: 'osv-all', actor: 'alice' });
-    expect(osv).toMatchObject({ feed: 'osv-all', documents: 32, added: 32, failed: 0 });
-    expect(await countAdvisories(s.store.db)).toBe(1436);
+    expect(osv).toMatchObject({ feed: 'osv-all', documents: 36, added: 36, failed: 0 });
+    expect(await countAdvisories(s.store.db)).toBe(1440);
     expect(await countAdvisories(s.store.db, { source: 'kev' })).toBe(1404);
 
     const openssh = ['openssh', 'openssh-client', 'openssh-server', 'openssh-sftp-server', 'openssh-tests', 'ssh', 'ssh-askpass-gnome'];
@@ -83,7 +83,7 @@ describeEachStore('feeds workflow', (s) => {
     const states = await listFeedStates(s.store.db);
     expect(states).toEqual([
       { name: 'kev', kind: 'kev', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 1404, nextAttemptAt: null, failureNotifiedAt: null },
-      { name: 'osv-all', kind: 'osv', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 32, nextAttemptAt: null, failureNotifiedAt: null },
+      { name: 'osv-all', kind: 'osv', lastRunAt: T0, lastSuccessAt: T0, lastError: null, lastErrorAt: null, consecutiveFailures: 0, items: 36, nextAttemptAt: null, failureNotifiedAt: null },
     ]);
   });
 
