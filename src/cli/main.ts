@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { Clock } from '../core/clock.js';
 import { isPatchdeckError } from '../core/errors.js';
 import { migrateToLatest, openStore } from '../store/db.js';
+import { registerAdvisoriesCommands } from './commands/advisories.js';
 import { registerArtifactsCommands } from './commands/artifacts.js';
 import { registerAssessCommands } from './commands/assess.js';
 import { registerCasesCommands } from './commands/cases.js';
@@ -23,6 +24,7 @@ const REGISTRARS = [
   registerStartCommands,
   registerMigrateCommands,
   registerFeedsCommands,
+  registerAdvisoriesCommands,
   registerInventoryCommands,
   registerVersionsCommands,
   registerAssessCommands,

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatInZone } from '../../core/time.js';
 import { listFeedKinds } from '../../feeds/index.js';
-import { listAdvisories } from '../../store/queries/advisories.js';
 import { describeFeedHealth } from '../../workflow/feed-health.js';
 import { ingestFeedFile, ingestFeedUrl, pollFeeds, type IngestResult } from '../../workflow/feeds.js';
 import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps, type CliIo } from '../io.js';
@@ -18,12 +17,6 @@ function describeCounts(r: IngestResult): string {
 
 function reportSkipped(io: CliIo, result: IngestResult): void {
   for (const error of result.errors) io.stderr(`patchdeck: skipped ${error.location}: ${error.message}\n`);
-}
-
-function parseLimit(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit must be a whole number, 0 for all (got "${text}")`);
-  return n;
 }
 
 export function registerFeedsCommands(program: Command, deps: CliDeps): void {
@@ -104,26 +97,6 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
         io,
         ['FEED', 'KIND', 'SOURCE', 'LAST RUN', 'LAST SUCCESS', 'FAILURES', 'ITEMS', 'NEXT RUN', 'LAST ERROR'],
         health.map((f) => [f.name, f.kind, f.source, when(f.lastRunAt), when(f.lastSuccessAt), f.consecutiveFailures, f.items, nextRun(f), f.lastError]),
-      );
-    });
-
-  const advisories = program.command('advisories').description('look at stored advisories');
-  advisories
-    .command('list')
-    .description('list advisories, newest first: id, source, trust (hint = unverified RSS news), CVEs, published, title')
-    .option('--source <source>', `only this source (${listFeedKinds().join(', ')})`)
-    .option('--limit <n>', 'at most this many (0 for all)', '100')
-    .option('--json', 'print the advisories as JSON')
-    .action(async (options: { source?: string; limit: string; json?: boolean }) => {
-      const limit = parseLimit(options.limit);
-      const rows = await withContext(deps, (ctx) => listAdvisories(ctx.store.db, { source: options.source, limit }));
-      if (options.json) return writeJson(io, rows);
-      if (rows.length === 0) return io.stdout('no advisories\n');
-      const cves = (list: string[]) => (list.length <= 3 ? list.join(',') : `${list.slice(0, 3).join(',')} +${list.length - 3}`);
-      writeTable(
-        io,
-        ['ID', 'SOURCE', 'TRUST', 'PUBLISHED', 'CVES', 'TITLE'],
-        rows.map((r) => [r.id, r.source, r.trust, r.publishedAt?.slice(0, 10) ?? null, cves(r.cves) || null, r.title]),
       );
     });
 }

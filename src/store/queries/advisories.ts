@@ -141,8 +141,8 @@ export interface AdvisoryListItem {
   kev: KevFacts | null;
 }
 
-/** Advisories newest first (undated last), optionally of one source. `limit` 0 or absent: all. */
-export async function listAdvisories(db: Executor, filter: { source?: string; limit?: number } = {}): Promise<AdvisoryListItem[]> {
+/** Advisories newest first (undated last), optionally of one source and/or naming one CVE (as stored: upper case). `limit` 0 or absent: all. */
+export async function listAdvisories(db: Executor, filter: { source?: string; cve?: string; limit?: number } = {}): Promise<AdvisoryListItem[]> {
   let query = db
     .selectFrom('advisories')
     .select(['id', 'source', 'trust', 'title', 'cves', 'published_at', 'withdrawn_at', 'cvss_score', 'vendor_severity', 'kev'])
@@ -151,6 +151,8 @@ export async function listAdvisories(db: Executor, filter: { source?: string; li
     .orderBy('published_at', 'desc')
     .orderBy('id', 'asc');
   if (filter.source !== undefined) query = query.where('source', '=', filter.source);
+  const cve = filter.cve;
+  if (cve !== undefined) query = query.where('id', 'in', (eb) => eb.selectFrom('advisory_cves').select('advisory_id').where('cve', '=', cve));
   if (filter.limit !== undefined && filter.limit > 0) query = query.limit(filter.limit);
   const rows = await query.execute();
   return rows.map((r) => ({
