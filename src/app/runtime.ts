@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createConsoleNotifier } from '../chat/console/notifier.js';
+import { createSlackDirectNotifier } from '../chat/slack/direct.js';
 import { createSlackFace, type SlackFace } from '../chat/slack/face.js';
 import { createTeamsFace, type TeamsFace } from '../chat/teams/face.js';
 import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/index.js';
@@ -12,6 +13,7 @@ import { createExemptionJobHandlers } from '../workflow/exemptions.js';
 import { createFeedJobHandlers } from '../workflow/feeds.js';
 import type { JobHandlers } from '../workflow/jobs.js';
 import { createNotificationJobHandlers, type Notifier } from '../workflow/notifications.js';
+import { createConsoleDirectNotifier, createRebootJobHandlers, type DirectNotifier } from '../workflow/reboots.js';
 import { createRolloutJobHandlers } from '../workflow/rollouts.js';
 
 /** Everything one Patchdeck instance runs on, wired once. */
@@ -71,10 +73,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const notifiers: Notifier[] = [slack?.notifier, teams?.notifier].filter((n): n is Notifier => n !== undefined);
     if (notifiers.length === 0) notifiers.push(createConsoleNotifier());
     const notifier = notifiers[0]!;
+    // Direct messages to one person (reboot notices): a Slack DM, a Teams personal chat, else the web console.
+    const directNotifiers: DirectNotifier[] = [slack ? createSlackDirectNotifier(slack.app.client) : undefined, teams?.direct].filter((n): n is DirectNotifier => n !== undefined);
+    if (directNotifiers.length === 0) directNotifiers.push(createConsoleDirectNotifier());
     const handlers: JobHandlers = {
       ...createFeedJobHandlers({ notifier }),
       ...createNotificationJobHandlers({ notifiers, people: config.people }),
       ...createRolloutJobHandlers({ connectors }),
+      ...createRebootJobHandlers({ notifiers: directNotifiers }),
       ...createApprovalJobHandlers(),
       ...createExemptionJobHandlers(),
     };

@@ -41,6 +41,20 @@ export const RouteSchema = z.object({
   severity: z.array(severity).optional(),
   group: z.string().optional(),
   ecosystem: z.string().optional(),
+  /** After an SLA breach, a case routed here is escalated to this channel (`#…`) or person id. */
+  escalateTo: z.string().min(1).optional(),
+});
+
+const clockTime = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a 24-hour time such as "07:00"');
+
+/** How one routing channel wants to be told: quiet hours and digest mode, in the channel's time zone. */
+export const ChannelSettingsSchema = z.object({
+  /** IANA zone of the people reading the channel; absent: the top-level `timezone`. */
+  timezone: z.string().optional(),
+  /** Non-critical posts due between start and end wait until end; critical ones go through. */
+  quietHours: z.object({ start: clockTime, end: clockTime, timezone: z.string().optional() }).optional(),
+  /** Medium and Low alerts are listed in one message a day at this time instead of one post each. */
+  digest: z.object({ at: clockTime }).optional(),
 });
 
 const mission = z.enum(MISSION_LEVELS);
@@ -211,8 +225,26 @@ export const ConfigSchema = z.object({
       rules: z.array(RouteSchema).default([]),
       /** Where operational notices (a feed failing again and again) go; absent: defaultChannel. */
       opsChannel: z.string().optional(),
+      /** Channel name (as rules write it) → quiet hours and digest mode. */
+      channels: z.record(z.string(), ChannelSettingsSchema).default({}),
+      /** A reminder is posted once this fraction of a case's SLA window has passed (0 turns reminders off). */
+      slaReminderAt: z.number().min(0).max(1).default(0.75),
     })
-    .default({ defaultChannel: '#patching', rules: [] }),
+    .default({ defaultChannel: '#patching', rules: [], channels: {}, slaReminderAt: 0.75 }),
+  /** End-user reboot notices: the host's owner is asked before a rollout reboots it. */
+  maintenance: z
+    .object({
+      /** Ask owners (hosts.owner naming a person by id or email) before rebooting; off: reboot at once. */
+      rebootNotices: z.boolean().default(true),
+      /** Time between the notice and the reboot when the owner does not answer. */
+      rebootNoticeLead: duration.default('1h'),
+      /** How far one "Postpone" moves the reboot. */
+      rebootPostpone: duration.default('2h'),
+      rebootPostponeLimit: z.number().int().min(0).max(20).default(2),
+      /** Hard limit after the notice: no postpone moves the reboot past it. */
+      rebootDeadline: duration.default('24h'),
+    })
+    .default({ rebootNotices: true, rebootNoticeLead: '1h', rebootPostpone: '2h', rebootPostponeLimit: 2, rebootDeadline: '24h' }),
   rollout: z
     .object({
       connector: z.string().default('simulator'),
@@ -285,3 +317,4 @@ export type FeedConfig = z.infer<typeof FeedConfigSchema>;
 export type ArtifactSource = z.infer<typeof ArtifactSourceSchema>;
 export type Person = z.infer<typeof PersonSchema>;
 export type ApprovalRuleConfig = z.infer<typeof ApprovalRuleSchema>;
+export type ChannelSettings = z.infer<typeof ChannelSettingsSchema>;

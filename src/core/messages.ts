@@ -8,13 +8,20 @@ import { TARGET_STATES, type CaseState, type KevFacts, type RolloutState, type S
  * Adaptive Card, the web console to HTML. An action's `value` names the case and the action only;
  * who may do it is decided on the server.
  */
-export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure';
+export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure' | 'reboot_notice' | 'sla_reminder' | 'sla_breach' | 'digest';
+
+/** Every kind, so tests can check each one renders on every face. */
+export const MESSAGE_KINDS: readonly MessageKind[] = ['alert', 'signoff_request', 'halt', 'progress', 'review', 'feed_failure', 'reboot_notice', 'sla_reminder', 'sla_breach', 'digest'];
 
 export const ACTION_IDS = ['approve', 'reject', 'signoff', 'signoff_reject'] as const;
 export type ActionId = (typeof ACTION_IDS)[number];
 
+/** The host owner's answers to a reboot notice; values are `reboot:<notice>:now` and `reboot:<notice>:postpone:<n>`. */
+export const REBOOT_ACTION_IDS = ['reboot_now', 'reboot_postpone'] as const;
+export type RebootActionId = (typeof REBOOT_ACTION_IDS)[number];
+
 export interface MessageAction {
-  id: ActionId;
+  id: ActionId | RebootActionId;
   label: string;
   style: 'primary' | 'danger' | 'default';
   /** `case:<id>:<action>`; carries no identity. */
@@ -47,7 +54,7 @@ export interface ChatMessage {
 }
 
 /** Why a case message is sent; one stored chat message per case and purpose. */
-export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt', 'escalation'] as const;
+export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt', 'escalation', 'progress', 'sla_reminder', 'sla_breach'] as const;
 export type CaseMessagePurpose = (typeof CASE_MESSAGE_PURPOSES)[number];
 
 /**
@@ -162,6 +169,11 @@ export function buildCaseMessage(view: CaseMessageView, purpose: CaseMessagePurp
       return buildHalt(view, opts);
     case 'escalation':
       return buildEscalation(view, opts);
+    case 'progress':
+      return buildProgress(view, opts);
+    case 'sla_reminder':
+    case 'sla_breach':
+      return buildSlaNotice(view, purpose, opts);
   }
 }
 
@@ -444,5 +456,209 @@ export function buildFeedFailureMessage(feed: FeedFailureView, opts: { publicUrl
     actions: [],
     link: null,
     footer: 'Reported once; the next good run clears it.',
+  };
+}
+
+/** Rollout progress: one message per case, rewritten in place as the waves go by. */
+function buildProgress(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const rollout = view.rollout;
+  const title = `Rollout progress: ${caseTitle(view)}`;
+  if (rollout === null) {
+    return {
+      kind: 'progress',
+      caseId: view.id,
+      title,
+      severity: view.severity,
+      text: `${title}. No rollout has started yet.`,
+      facts: [severityFact(view), { label: 'State', value: describeState(view.state) }],
+      sections: [],
+      actions: [],
+      link: rolloutLink(null, view, opts),
+      footer: null,
+    };
+  }
+  const finished = rollout.state === 'completed' || rollout.state === 'halted';
+  const wave = finished ? null : `${rollout.currentWave + 1} of ${rollout.waves}`;
+  return {
+    kind: 'progress',
+    caseId: view.id,
+    title,
+    severity: view.severity,
+    text: `${title}. ${ROLLOUT_STATE_LABELS[rollout.state]}${wave === null ? '' : `, wave ${wave}`}: ${countsText(rollout)}.`,
+    facts: [
+      { label: 'Rollout', value: `#${rollout.id} via ${rollout.connector}` },
+      { label: 'Rollout state', value: ROLLOUT_STATE_LABELS[rollout.state] },
+      ...(wave === null ? [] : [{ label: 'Wave', value: wave }]),
+      { label: 'Targets', value: String(rollout.targets) },
+      ...targetCountFacts(rollout),
+    ],
+    sections: rollout.haltedReason === null ? [] : [{ heading: 'Why it stopped', lines: [rollout.haltedReason] }],
+    actions: [],
+    link: rolloutLink(rollout, view, opts),
+    footer: `Updated ${formatInZone(opts.now.toISOString(), opts.timezone)}; this message is kept up to date.`,
+  };
+}
+
+/** A reminder before the SLA ends, or the notice that it has passed (sent to the escalation target). */
+function buildSlaNotice(view: CaseMessageView, purpose: 'sla_reminder' | 'sla_breach', opts: CaseMessageOptions): ChatMessage {
+  const breach = purpose === 'sla_breach';
+  const due = `${formatInZone(view.dueAt, opts.timezone)} (${describeRelative(view.dueAt, opts.now)})`;
+  const title = `${breach ? 'SLA breached' : 'SLA due soon'}: ${caseTitle(view)}`;
+  return {
+    kind: purpose,
+    caseId: view.id,
+    title,
+    severity: view.severity,
+    text: `${title}. Due ${due}; the case is ${describeState(view.state).toLowerCase()}.`,
+    facts: [severityFact(view), dueFact(view, opts), { label: 'State', value: describeState(view.state) }, { label: 'Affected hosts', value: String(view.affectedHosts) }],
+    sections: [
+      {
+        heading: breach ? 'Escalated' : 'Reminder',
+        lines: [breach ? 'The SLA for this case has passed and the hosts are still exposed.' : 'Most of the SLA window has passed; the case still needs work.'],
+      },
+    ],
+    actions: [],
+    link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` },
+    footer: breach ? 'Sent once, when the SLA passed.' : 'Sent once per case.',
+  };
+}
+
+// ---- End-user reboot notices ----
+
+export function rebootActionValue(noticeId: number, action: 'now'): string;
+export function rebootActionValue(noticeId: number, action: 'postpone', postponesSoFar: number): string;
+export function rebootActionValue(noticeId: number, action: 'now' | 'postpone', postponesSoFar = 0): string {
+  return action === 'now' ? `reboot:${noticeId}:now` : `reboot:${noticeId}:postpone:${postponesSoFar}`;
+}
+
+export type RebootActionValue = { noticeId: number; decision: 'reboot_now' } | { noticeId: number; decision: 'postpone'; postponesSoFar: number };
+
+/**
+ * Reads a reboot button's value back; null for anything Patchdeck would not have written. The
+ * postpone value carries the count it was shown with, so a double click postpones once.
+ */
+export function parseRebootActionValue(value: string): RebootActionValue | null {
+  const match = /^reboot:([1-9][0-9]{0,14}):(now|postpone:(0|[1-9][0-9]{0,2}))$/.exec(value);
+  if (!match) return null;
+  const noticeId = Number(match[1]);
+  return match[2] === 'now' ? { noticeId, decision: 'reboot_now' } : { noticeId, decision: 'postpone', postponesSoFar: Number(match[3]) };
+}
+
+/** Which reboot action id a value belongs to (the faces check a click's action id against its value). */
+export function rebootActionIdOf(value: RebootActionValue): RebootActionId {
+  return value.decision === 'reboot_now' ? 'reboot_now' : 'reboot_postpone';
+}
+
+export interface RebootNoticeView {
+  id: number;
+  caseId: number;
+  advisoryId: string;
+  caseTitle: string;
+  hostName: string;
+  ownerName: string;
+  state: 'scheduled' | 'rebooting';
+  postpones: number;
+  postponeLimit: number;
+  /** How far one postpone moves the reboot, e.g. "2h". */
+  postponeBy: string;
+  rebootAt: string;
+  deadlineAt: string;
+  lastDecision: 'reboot_now' | 'postpone' | 'due' | null;
+  decidedByName: string | null;
+  decidedAt: string | null;
+}
+
+/** Whether the notice still offers "Postpone": postpones left and room before the deadline. */
+export function canPostpone(view: Pick<RebootNoticeView, 'state' | 'postpones' | 'postponeLimit' | 'rebootAt' | 'deadlineAt'>): boolean {
+  return view.state === 'scheduled' && view.postpones < view.postponeLimit && view.rebootAt < view.deadlineAt;
+}
+
+function rebootFooter(view: RebootNoticeView, opts: { timezone: string }): string | null {
+  const when = view.decidedAt === null ? '' : ` · ${formatInZone(view.decidedAt, opts.timezone)}`;
+  switch (view.lastDecision) {
+    case 'reboot_now':
+      return `Reboot now chosen by ${view.decidedByName ?? 'the owner'}${when}`;
+    case 'postpone':
+      return `Postponed by ${view.decidedByName ?? 'the owner'} (${view.postpones} of ${view.postponeLimit})${when}`;
+    case 'due':
+      return `Rebooting: the scheduled time came${when}`;
+    default:
+      return null;
+  }
+}
+
+/** The direct message to a host's owner before a rollout reboots the host. */
+export function buildRebootNoticeMessage(view: RebootNoticeView, opts: { publicUrl: string; timezone: string; now: Date }): ChatMessage {
+  const at = `${formatInZone(view.rebootAt, opts.timezone)} (${describeRelative(view.rebootAt, opts.now)})`;
+  const deadline = formatInZone(view.deadlineAt, opts.timezone);
+  const title = `Reboot of ${view.hostName} for ${view.advisoryId}`;
+  const scheduled = view.state === 'scheduled';
+  const postponable = canPostpone(view);
+  const left = Math.max(view.postponeLimit - view.postpones, 0);
+  const lines = scheduled
+    ? [
+        `${view.hostName} was patched for ${view.advisoryId} (${view.caseTitle}) and must restart to finish.`,
+        `It restarts by itself at ${at} unless you choose "Reboot now".`,
+        postponable
+          ? `"Postpone" moves it by ${view.postponeBy}; you can postpone ${plural(left, 'more time')}, and never past ${deadline}.`
+          : `It cannot be postponed any further (the limit or the ${deadline} deadline is reached).`,
+        'Save your work before the restart.',
+      ]
+    : [`${view.hostName} is restarting now to finish the patch for ${view.advisoryId}.`];
+  return {
+    kind: 'reboot_notice',
+    caseId: view.caseId,
+    title,
+    severity: null,
+    text: scheduled ? `${title}: restarts at ${at}. Reboot now or postpone.` : `${title}: restarting now.`,
+    facts: [
+      { label: 'Host', value: view.hostName },
+      { label: 'Owner', value: view.ownerName },
+      { label: 'Reboot at', value: scheduled ? at : 'Now' },
+      { label: 'Deadline', value: deadline },
+      { label: 'Postponed', value: `${view.postpones} of ${view.postponeLimit}` },
+    ],
+    sections: [{ heading: scheduled ? 'What happens' : 'Restarting', lines }],
+    actions: scheduled
+      ? [
+          { id: 'reboot_now', label: 'Reboot now', style: 'primary', value: rebootActionValue(view.id, 'now') },
+          ...(postponable ? [{ id: 'reboot_postpone' as const, label: `Postpone ${view.postponeBy}`, style: 'default' as const, value: rebootActionValue(view.id, 'postpone', view.postpones) }] : []),
+        ]
+      : [],
+    link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.caseId}` },
+    footer: rebootFooter(view, opts),
+  };
+}
+
+// ---- Daily digest ----
+
+export interface DigestItem {
+  caseId: number;
+  advisoryId: string;
+  title: string;
+  severity: Severity;
+  affectedHosts: number;
+  dueAt: string;
+}
+
+/** One message a day for a channel in digest mode: every Medium/Low case since the last one, with links. */
+export function buildDigestMessage(channel: string, items: readonly DigestItem[], opts: { publicUrl: string; timezone: string; now: Date }): ChatMessage {
+  const title = `Daily patch digest for ${channel}: ${plural(items.length, 'case')}`;
+  const line = (i: DigestItem) =>
+    `${describeSeverity(i.severity)} · ${i.advisoryId}: ${i.title} · ${plural(i.affectedHosts, 'host')} · due ${formatInZone(i.dueAt, opts.timezone)} · ${opts.publicUrl}/cases/${i.caseId}`;
+  return {
+    kind: 'digest',
+    caseId: null,
+    title,
+    severity: null,
+    text: `${title}. ${items.map((i) => i.advisoryId).join(', ')}.`,
+    facts: (['medium', 'low'] as const).flatMap((sev) => {
+      const n = items.filter((i) => i.severity === sev).length;
+      return n > 0 ? [{ label: describeSeverity(sev), value: String(n) }] : [];
+    }),
+    sections: [{ heading: 'Cases', lines: items.map(line) }],
+    actions: [],
+    link: { label: 'Open the dashboard', url: `${opts.publicUrl}/` },
+    footer: `Critical and High cases are always posted at once. Digest of ${formatInZone(opts.now.toISOString(), opts.timezone)}.`,
   };
 }

@@ -111,6 +111,8 @@ export interface CasesTable {
   approval_expired_at: Generated<string | null>;
   /** A deferred case returns to awaiting_approval at this time (migration 0008). */
   deferred_until: Generated<string | null>;
+  /** When the case was listed in its channel's daily digest (migration 0015). */
+  digested_at: Generated<string | null>;
 }
 
 export interface VotesTable {
@@ -307,6 +309,28 @@ export interface FeedDocumentsTable {
   ingested_at: string;
 }
 
+/** A reboot the host's owner is asked about before a rollout reboots the host (migration 0014). */
+export interface RebootNoticesTable {
+  id: Generated<number>;
+  target_id: number;
+  rollout_id: number;
+  case_id: number;
+  host_name: string;
+  /** Person id of the host's owner: the only one who may decide. */
+  owner: string;
+  /** `scheduled` (waiting for the owner or the time) or `rebooting` (handed to the connector). */
+  state: string;
+  postpones: number;
+  reboot_at: string;
+  deadline_at: string;
+  /** `reboot_now`, `postpone`, `due` (the time came), or null. */
+  last_decision: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /** Event ids a chat platform delivered, so a redelivery (Slack's retries) is processed once. */
 export interface ChatEventReceiptsTable {
   platform: string;
@@ -357,5 +381,6 @@ export interface Database {
   teams_conversations: TeamsConversationsTable;
   teams_users: TeamsUsersTable;
   chat_event_receipts: ChatEventReceiptsTable;
+  reboot_notices: RebootNoticesTable;
   feed_documents: FeedDocumentsTable;
 }

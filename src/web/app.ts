@@ -10,6 +10,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerCaseRoutes } from './routes/cases.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerRebootRoutes } from './routes/reboots.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
 import { createSessionManager } from './session.js';
 import { newErrorReference, sendErrorPage, type WebContext, type WebServices } from './web-context.js';
@@ -74,6 +75,7 @@ export function createWebApp(deps: WebAppDeps): Application {
   registerDashboardRoutes(app, web);
   registerCaseRoutes(app, web);
   registerRolloutRoutes(app, web);
+  registerRebootRoutes(app, web);
   registerComplianceRoutes(app, web);
 
   app.use((req, res) => {

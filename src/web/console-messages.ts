@@ -1,4 +1,4 @@
-import { ACTION_VOTES, type ActionId } from '../core/messages.js';
+import { ACTION_VOTES, parseRebootActionValue, rebootActionIdOf, type ActionId } from '../core/messages.js';
 import type { VoteDecision, VoteStage } from '../core/types.js';
 import type { StoredMessageRow } from '../store/queries/web.js';
 import { safeHref } from './render.js';
@@ -12,7 +12,8 @@ export interface ConsoleMessageView {
   text: string;
   facts: { label: string; value: string }[];
   sections: { heading: string | null; lines: string[] }[];
-  actions: { label: string; style: string; stage: VoteStage; decision: VoteDecision }[];
+  /** Votes post to the case's vote form; reboot notice answers post their button value to `/reboots/<id>`. */
+  actions: ({ label: string; style: string; stage: VoteStage; decision: VoteDecision } | { label: string; style: string; rebootPath: string; value: string })[];
   link: { label: string; href: string } | null;
   footer: string | null;
   updatedAt: string;
@@ -46,13 +47,18 @@ export function describeConsoleMessage(row: StoredMessageRow): ConsoleMessageVie
   const sections = list(message.sections)
     .map(record)
     .flatMap((s) => (s ? [{ heading: str(s.heading), lines: list(s.lines).filter((l): l is string => typeof l === 'string') }] : []));
-  const actions =
+  const actions: ConsoleMessageView['actions'] =
     caseId === null
       ? []
       : list(message.actions)
           .map(record)
-          .flatMap((a) => {
+          .flatMap((a): ConsoleMessageView['actions'] => {
             const id = str(a?.id);
+            const value = str(a?.value);
+            const reboot = value === null ? null : parseRebootActionValue(value);
+            if (a && reboot !== null && rebootActionIdOf(reboot) === id) {
+              return [{ label: str(a.label) ?? id, style: str(a.style) ?? 'default', rebootPath: `/reboots/${reboot.noticeId}`, value: value ?? '' }];
+            }
             if (!a || id === null || !Object.hasOwn(ACTION_VOTES, id)) return [];
             const vote = ACTION_VOTES[id as ActionId];
             return [{ label: str(a.label) ?? id, style: str(a.style) ?? 'default', ...vote }];

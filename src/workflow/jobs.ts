@@ -22,4 +22,8 @@ export const JOB_KINDS = {
   approvalsExpire: 'approvals.expire',
   approvalsUndefer: 'approvals.undefer',
   approvalsSweep: 'approvals.sweep',
+  rebootNotify: 'reboot.notify',
+  rebootUpdate: 'reboot.update',
+  slaSweep: 'sla.sweep',
+  digestSend: 'digest.send',
 } as const;

@@ -9,6 +9,7 @@ import { fromJson, toJson } from '../store/json.js';
 import { lockCase, moveCase } from './case-transitions.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import { claimRebootIfDue, planRebootNotice } from './reboots.js';
 
 /**
  * Rollouts: plan the waves, patch each host through a connector, judge each wave, and stop when too
@@ -194,7 +195,10 @@ export async function runTarget(ctx: WorkflowContext, deps: RolloutDeps, targetI
     if (!rollout || !ACTIVE_ROLLOUT_STATES.includes(rollout.state as RolloutState)) return { phase: 'skip' };
     const state = target.state as TargetState;
     const base = { rolloutId: Number(rollout.id), caseId: Number(rollout.case_id), connector: rollout.connector, hostId: Number(target.host_id), hostName: target.host_name };
-    if (state === 'reboot_pending') return { phase: 'reboot', ...base };
+    if (state === 'reboot_pending') {
+      // With a reboot notice out, the reboot waits for the owner's "Reboot now" or the notice's time.
+      return (await claimRebootIfDue(trx, ctx, targetId)) ? { phase: 'reboot', ...base } : { phase: 'skip' };
+    }
     if (state !== 'queued' && state !== 'dispatched') return { phase: 'skip' };
     const now = ctx.clock.now().toISOString();
     await trx
@@ -218,7 +222,7 @@ export async function runTarget(ctx: WorkflowContext, deps: RolloutDeps, targetI
     }
     const next: TargetState = !result.ok ? 'failed' : result.rebootRequired ? 'reboot_pending' : 'installed';
     const moved = await settleTarget(ctx, targetId, 'dispatched', next, result.detail);
-    if (!moved || next !== 'reboot_pending') return;
+    if (moved !== 'moved' || next !== 'reboot_pending') return;
   }
 
   let reboot: { ok: boolean; detail: string };
@@ -262,18 +266,19 @@ async function loadConnectorTarget(ctx: WorkflowContext, caseId: number, rollout
 
 /**
  * Commits one target's move from `from` to `to` with its audit event(s); when that finishes the
- * wave, enqueues rollout.wave_done in the same transaction. Returns false when the target was no
- * longer in `from` (another run got there first).
+ * wave, enqueues rollout.wave_done in the same transaction. A move to `reboot_pending` whose host
+ * owner is asked first (a reboot notice) answers `awaiting_owner`: the reboot runs later. Answers
+ * `stale` when the target was no longer in `from` (another run got there first).
  */
-async function settleTarget(ctx: WorkflowContext, targetId: number, from: TargetState, to: TargetState, detail: string): Promise<boolean> {
+async function settleTarget(ctx: WorkflowContext, targetId: number, from: TargetState, to: TargetState, detail: string): Promise<'moved' | 'awaiting_owner' | 'stale'> {
   return ctx.store.transaction(async (trx) => {
     const target = await trx.selectFrom('rollout_targets').selectAll().where('id', '=', targetId).executeTakeFirst();
-    if (!target) return false;
+    if (!target) return 'stale';
     // The rollout row is the lock that orders concurrent targets, so exactly one of them sees the wave finish.
     const rollout = await lockRollout(trx, ctx, Number(target.rollout_id));
-    if (!rollout) return false;
+    if (!rollout) return 'stale';
     const current = await trx.selectFrom('rollout_targets').select('state').where('id', '=', targetId).executeTakeFirstOrThrow();
-    if (current.state !== from) return false;
+    if (current.state !== from) return 'stale';
     const rolloutId = Number(rollout.id);
     const now = ctx.clock.now().toISOString();
     const text = clip(detail);
@@ -292,7 +297,11 @@ async function settleTarget(ctx: WorkflowContext, targetId: number, from: Target
       .executeTakeFirstOrThrow();
     const jobs = Number(open.n) === 0 ? [{ kind: JOB_KINDS.rolloutWaveDone, payload: { rolloutId, wave }, uniqueKey: `rollout:${rolloutId}:wave:${wave}:done` }] : [];
     await recordChange(trx, ctx, { audit, jobs });
-    return true;
+    if (to === 'reboot_pending') {
+      const notice = { targetId, rolloutId, caseId: Number(rollout.case_id), hostId: Number(target.host_id), hostName: target.host_name };
+      if (await planRebootNotice(trx, ctx, notice)) return 'awaiting_owner';
+    }
+    return 'moved';
   });
 }
 

@@ -84,6 +84,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         case 'chat.update':
           answer = { ok: true, channel: channelId(body.channel), ts: body.ts, text: body.text };
           break;
+        case 'conversations.open':
+          // Like Slack, the DM channel of a user is the same every time it is opened.
+          answer = { ok: true, channel: { id: `D0${String(body.users ?? '').replace(/[^A-Z0-9]/g, '')}` } };
+          break;
         case 'chat.postEphemeral':
           answer = { ok: true, message_ts: nextTs() };
           break;

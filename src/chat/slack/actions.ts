@@ -30,7 +30,8 @@ const RECORDED_NOTICE: Record<string, string> = {
  */
 export function registerSlackActions(app: App, deps: SlackHandlerDeps): void {
   const { ctx, services, work } = deps;
-  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, client, respond }) => {
+  // Reboot notice buttons (reboot_now, reboot_postpone) have their own listener (reboot-actions.ts).
+  app.action<BlockAction>({ type: 'block_actions', action_id: /^(?!reboot_)/ }, async ({ ack, body, client, respond }) => {
     await ack();
     const action = body.actions[0];
     const key = action && 'value' in action ? `click:${body.user.id}:${String(action.action_id)}:${String(action.value)}` : null;

@@ -5,6 +5,7 @@ import type { Notifier } from '../../workflow/notifications.js';
 import { registerSlackActions } from './actions.js';
 import { registerSlackCommands } from './commands.js';
 import { registerSlackHome } from './home.js';
+import { registerSlackRebootActions } from './reboot-actions.js';
 import { createBoltLogger } from './logger.js';
 import { createSlackNotifier } from './notifier.js';
 import { WORKFLOW_SERVICES, type SlackServices } from './services.js';
@@ -86,6 +87,7 @@ export function createSlackFace(deps: SlackFaceDeps): SlackFace {
   });
   const handlerDeps = { ctx, services: deps.services ?? WORKFLOW_SERVICES, work };
   registerSlackActions(app, handlerDeps);
+  registerSlackRebootActions(app, handlerDeps);
   registerSlackCommands(app, handlerDeps);
   registerSlackHome(app, handlerDeps);
   registerSlackShortcuts(app, handlerDeps);

@@ -8,6 +8,7 @@ import { buildCurrentCaseMessage } from '../../workflow/notifications.js';
 import type { TeamsActivity, TeamsInvokeAnswer, TeamsTurn } from './connector.js';
 import { forgetConversation, rememberConversation, rememberTeamsUser } from './conversations.js';
 import { approverUserIds } from './notifier.js';
+import { handleTeamsRebootAction } from './reboot-actions.js';
 import { renderNoticeCard, renderTeamsCard, TEAMS_VERBS, type TeamsCardOptions } from './render.js';
 
 /** Teams gives an invoke about five seconds; we answer before that, whatever is still running. */
@@ -94,6 +95,8 @@ async function handleCardAction(ctx: WorkflowContext, activity: TeamsActivity): 
     if (!data.success) return refuse(ctx, activity, 'value_not_recognised', { actionId: action.verb, value: JSON.stringify(action.data ?? null), caseId: null });
     return cardAnswer(await currentCard(ctx, data.data.caseId, data.data.purpose));
   }
+  // Reboot notice answers (personal chat) are decided by reboot-actions.ts, not as votes.
+  if (action.verb === TEAMS_VERBS.reboot) return handleTeamsRebootAction(ctx, activity, action);
   const data = VoteDataSchema.safeParse(action.data);
   const value = data.success ? data.data.value : null;
   const vote = value === null ? null : parseActionValue(value);

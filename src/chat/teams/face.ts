@@ -5,7 +5,9 @@ import type { Notifier } from '../../workflow/notifications.js';
 import { handleTeamsTurn } from './actions.js';
 import { createBotbuilderConnector } from './botbuilder-connector.js';
 import type { TeamsConnector } from './connector.js';
+import { createTeamsDirectNotifier } from './direct.js';
 import { createTeamsNotifier } from './notifier.js';
+import type { DirectNotifier } from '../../workflow/reboots.js';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
 
@@ -32,6 +34,8 @@ export interface TeamsFace {
   /** Mount on the web app; handles POST /api/messages. Parses its own body. */
   router: Router;
   notifier: Notifier;
+  /** Personal-chat messages (reboot notices) by stored conversation reference. */
+  direct: DirectNotifier;
 }
 
 function tenantOf(req: Request): string | null {
@@ -82,5 +86,5 @@ export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
       })
       .catch(next);
   });
-  return { router, notifier: createTeamsNotifier({ ctx, connector }) };
+  return { router, notifier: createTeamsNotifier({ ctx, connector }), direct: createTeamsDirectNotifier({ ctx, connector }) };
 }

@@ -1,9 +1,12 @@
-import { describeSeverity, type CaseMessagePurpose, type ChatMessage, type MessageKind } from '../../core/messages.js';
+import { describeSeverity, REBOOT_ACTION_IDS, type CaseMessagePurpose, type ChatMessage, type MessageKind } from '../../core/messages.js';
 import type { Severity } from '../../core/types.js';
 import type { TeamsCardAttachment, TeamsOutgoingMessage } from './connector.js';
 
 /** Verbs of our Action.Execute actions; an invoke with any other verb is refused. */
-export const TEAMS_VERBS = { vote: 'patchdeck.vote', refresh: 'patchdeck.refresh' } as const;
+export const TEAMS_VERBS = { vote: 'patchdeck.vote', refresh: 'patchdeck.refresh', reboot: 'patchdeck.reboot' } as const;
+
+/** Reboot notice buttons are answered by their own handler (reboot-actions.ts), not as votes. */
+const REBOOT_ACTIONS: ReadonlySet<string> = new Set(REBOOT_ACTION_IDS);
 
 /** Teams lists at most 60 users whose clients refresh a card by themselves. */
 export const MAX_REFRESH_USERS = 60;
@@ -94,7 +97,7 @@ export function renderTeamsCard(message: ChatMessage, options: TeamsCardOptions 
     type: 'Action.Execute',
     id: action.id,
     title: action.label,
-    verb: TEAMS_VERBS.vote,
+    verb: REBOOT_ACTIONS.has(action.id) ? TEAMS_VERBS.reboot : TEAMS_VERBS.vote,
     data: { value: action.value },
     style: ACTION_STYLE[action.style],
   }));

@@ -53,6 +53,8 @@ interface DocumentRef {
   sha256: string;
   sha512: string;
   signature: string;
+  /** The timestamp `changes.csv` lists the document with. */
+  stamp?: string;
 }
 
 /** How a source is read: local paths or URLs, and the provider's keys when it lists any. */
@@ -127,7 +129,9 @@ async function listDiskDocuments(dir: string, reader: FeedReader): Promise<{ ref
     const files = (await reader.listFiles(dir, ['.json'])).filter((f) => path.basename(f) !== METADATA_FILE);
     return { refs: files.map(companions), outside: [] };
   }
-  const entries = changes !== null ? readChangesCsv(changes) : readIndexTxt(index!);
+  // On disk every listed document is read and checked again (cheap, and a tampered local copy is still
+  // caught); unchanged bytes are then not parsed. Only URL polling trusts the listed timestamps.
+  const entries = changes !== null ? readChangesCsv(changes).map((c) => c.entry) : readIndexTxt(index!);
   const refs: DocumentRef[] = [];
   const outside: string[] = [];
   for (const entry of entries) {
@@ -136,6 +140,17 @@ async function listDiskDocuments(dir: string, reader: FeedReader): Promise<{ ref
     else refs.push(companions(file));
   }
   return { refs, outside };
+}
+
+/**
+ * True when the listed timestamp is not newer than the one the document was last ingested with, so
+ * neither it nor its hash and signature files need reading. Unknown or unreadable times: read it.
+ */
+function notNewer(listed: string | undefined, ingested: string | null): boolean {
+  if (listed === undefined || ingested === null) return false;
+  const listedAt = Date.parse(listed);
+  const ingestedAt = Date.parse(ingested);
+  return Number.isFinite(listedAt) && Number.isFinite(ingestedAt) && listedAt <= ingestedAt;
 }
 
 /** `dir/relative` when it stays inside `dir` (no `..` escape, no absolute path); else null. */
@@ -168,13 +183,16 @@ async function collectFromUrl(url: string, reader: FeedReader): Promise<FeedColl
     if (changes === null) throw new PatchdeckError('PD_FEED_HTTP', `${base}changes.csv answered 404: the provider directory has no changes.csv`, { status: 502 });
     const refs: DocumentRef[] = [];
     const errors: FeedCollection['errors'] = [];
-    for (const entry of readChangesCsv(changes)) {
+    const unchanged: string[] = [];
+    for (const { entry, stamp } of readChangesCsv(changes)) {
       const resolved = resolveUrl(entry, base);
       // A listing may only point below its own directory, never to another host or path.
-      if (resolved?.startsWith(base)) refs.push(companions(resolved));
-      else errors.push(outsideError(`${base}changes.csv`, entry));
+      if (!resolved?.startsWith(base)) errors.push(outsideError(`${base}changes.csv`, entry));
+      // Incremental: a document listed with a time not newer than last ingested is not fetched again.
+      else if (notNewer(stamp, reader.ingestedStamp(resolved))) unchanged.push(resolved);
+      else refs.push({ ...companions(resolved), stamp });
     }
-    return checkAll(refs, provider, reader, errors);
+    return { ...(await checkAll(refs, provider, reader, errors)), unchanged };
   }
   const feeds = (metadata.distributions ?? []).flatMap((d) => d.rolie?.feeds ?? []);
   if (feeds.length === 0) throw new PatchdeckError('PD_FEED_PARSE', `${url}: provider metadata lists neither a directory_url nor ROLIE feeds under distributions`);
@@ -244,13 +262,18 @@ async function loadKeys(metadata: ProviderMetadata, readKeyFile: (url: string) =
   return { keysListed: listed.length, keys, keyProblems };
 }
 
-/** `changes.csv`: `"path","timestamp"` per line (quotes optional), newest first. */
-function readChangesCsv(body: Buffer): string[] {
+/** `changes.csv`: `"path","timestamp"` per line (quotes optional), newest first. A path listed twice keeps its newest line. */
+function readChangesCsv(body: Buffer): { entry: string; stamp: string | undefined }[] {
+  const unquote = (field: string | undefined) => field?.trim().replace(/^"(.*)"$/, '$1');
+  const seen = new Set<string>();
   return body
     .toString('utf8')
     .split(/\r?\n/)
-    .map((line) => line.split(',')[0]!.trim().replace(/^"(.*)"$/, '$1'))
-    .filter((entry) => entry !== '');
+    .map((line) => {
+      const [file, stamp] = line.split(',');
+      return { entry: unquote(file) ?? '', stamp: unquote(stamp) || undefined };
+    })
+    .filter(({ entry }) => entry !== '' && !seen.has(entry) && seen.add(entry));
 }
 
 function readIndexTxt(body: Buffer): string[] {
@@ -282,7 +305,7 @@ async function checkAll(
       continue;
     }
     const check = await checkDocument(ref, body, provider, read, reader.now);
-    if (check.ok) documents.push({ location: ref.location, body, provenance: check.provenance });
+    if (check.ok) documents.push({ location: ref.location, body, provenance: check.provenance, ...(ref.stamp === undefined ? {} : { stamp: ref.stamp }) });
     else quarantined.push({ location: ref.location, reason: check.reason, detail: check.detail, body });
   }
   return { documents, quarantined, errors };
