@@ -77,7 +77,7 @@ function printView(io: CliIo, view: CveView): void {
   line(`Status: ${view.statusText}`);
   const facts: string[] = [];
   if (view.cvss) facts.push(`CVSS ${view.cvss.score}${view.cvss.vector ? ` ${view.cvss.vector}` : ''} (${view.cvss.from})`);
-  for (const v of view.vendorSeverities) facts.push(`${v.severity} (${v.from})`);
+  for (const v of view.vendorSeverities) facts.push(`rated ${v.severity} by ${v.from}`);
   if (view.kev) facts.push(`CISA KEV since ${view.kev.dateAdded}${view.kev.knownRansomwareCampaignUse ? ', used in ransomware' : ''}`);
   if (view.epss) facts.push(`EPSS ${view.epss.epss.toFixed(3)} (percentile ${view.epss.percentile.toFixed(3)}, ${view.epss.scoreDate})`);
   for (const e of view.exploitation) facts.push(`exploitation: ${e.details} (${e.from})`);
