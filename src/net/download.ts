@@ -4,9 +4,9 @@ import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { fetch as undiciFetch, type Response } from 'undici';
 import { PatchdeckError } from '../core/errors.js';
-import { checkFetchUrl, createGuardedAgent, type FetchLimits } from './fetch.js';
+import { createGuardedAgent, type FetchLimits } from './fetch.js';
+import { getFollowingRedirects } from './redirects.js';
 
 export interface DownloadedFile {
   url: string;
@@ -20,11 +20,9 @@ export interface DownloadedFile {
 /** Streams a URL into `destination`; the artifact service is given one, tests pass their own or use a local server. */
 export type DownloadFile = (url: string, destination: string, limits: FetchLimits) => Promise<DownloadedFile>;
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
 /**
  * Downloads a (possibly large) file to disk while hashing it, with the same limits as the feed fetch:
- * at most `maxBytes`, `timeoutMs` for the whole exchange, `maxRedirects` hops counted by hand, http(s)
+ * at most `maxBytes`, `timeoutMs` for the whole exchange, `maxRedirects` hops (`getFollowingRedirects`), http(s)
  * only, and only to public addresses unless `allowHosts` names the host (the feed fetch's guarded agent).
  * Failures are PatchdeckErrors with PD_ARTIFACT_* codes naming the URL; a partial file is removed.
  */
@@ -42,78 +40,72 @@ export const downloadToFile: DownloadFile = async (url, destination, limits) => 
       details: { url, timeoutMs: limits.timeoutMs },
     });
   try {
-    const allowHosts = limits.allowHosts ?? [];
-    let current = checkedUrl(url, url, allowHosts);
-    for (let hop = 0; ; hop++) {
-      let response: Response;
-      try {
-        response = await undiciFetch(current, { redirect: 'manual', signal: controller.signal, dispatcher: agent });
-      } catch (error) {
-        if (timedOut) throw timeoutError();
-        const blocked = blockedReason(error);
-        if (blocked !== null) {
-          throw new PatchdeckError(
-            'PD_ARTIFACT_BLOCKED_ADDRESS',
-            `refusing to download from ${blocked}. If this mirror really is on an internal host, add it to config fetch.allowHosts`,
-            { status: 403, details: { url: current.href } },
-          );
-        }
-        throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `could not connect to ${current.href}: ${describeCause(error)}`, {
-          status: 502,
-          details: { url: current.href },
-          cause: error,
-        });
-      }
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel().catch(() => undefined);
-        const location = response.headers.get('location');
-        if (location === null) {
-          throw new PatchdeckError('PD_ARTIFACT_HTTP', `${current.href} answered ${response.status} without a Location header`, { status: 502 });
-        }
-        if (hop >= limits.maxRedirects) {
-          throw new PatchdeckError('PD_ARTIFACT_REDIRECTS', `downloading ${url} was redirected more than ${limits.maxRedirects} times (config fetch.maxRedirects)`, {
-            status: 502,
-          });
-        }
-        current = checkedUrl(new URL(location, current).href, url, allowHosts);
-        continue;
-      }
-      if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new PatchdeckError('PD_ARTIFACT_HTTP', `${current.href} answered HTTP ${response.status}`, {
-          status: 502,
-          details: { url: current.href, httpStatus: response.status },
-        });
-      }
-      const declared = Number(response.headers.get('content-length'));
-      if (response.headers.get('content-encoding') === null && Number.isFinite(declared) && declared > limits.maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw tooLarge(current.href, limits.maxBytes);
-      }
-      const hash = createHash('sha256');
-      let size = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          if (size > limits.maxBytes) {
-            done(tooLarge(current.href, limits.maxBytes));
-            return;
+    const { response, url: current } = await getFollowingRedirects({
+      url,
+      maxRedirects: limits.maxRedirects,
+      allowHosts: limits.allowHosts ?? [],
+      dispatcher: agent,
+      signal: controller.signal,
+      failures: {
+        connect(error, at) {
+          if (timedOut) return timeoutError();
+          const blocked = blockedReason(error);
+          if (blocked !== null) {
+            return new PatchdeckError(
+              'PD_ARTIFACT_BLOCKED_ADDRESS',
+              `refusing to download from ${blocked}. If this mirror really is on an internal host, add it to config fetch.allowHosts`,
+              { status: 403, details: { url: at.href } },
+            );
           }
-          hash.update(chunk);
-          done(null, chunk);
+          return new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `could not connect to ${at.href}: ${describeCause(error)}`, {
+            status: 502,
+            details: { url: at.href },
+            cause: error,
+          });
         },
+        url: (error) => artifactUrlError(error, url),
+        noLocation: (at, status) => new PatchdeckError('PD_ARTIFACT_HTTP', `${at.href} answered ${status} without a Location header`, { status: 502 }),
+        tooManyRedirects: () =>
+          new PatchdeckError('PD_ARTIFACT_REDIRECTS', `downloading ${url} was redirected more than ${limits.maxRedirects} times (config fetch.maxRedirects)`, {
+            status: 502,
+          }),
+      },
+    });
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new PatchdeckError('PD_ARTIFACT_HTTP', `${current.href} answered HTTP ${response.status}`, {
+        status: 502,
+        details: { url: current.href, httpStatus: response.status },
       });
-      const body = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
-      try {
-        await pipeline(body, meter, createWriteStream(destination, { flags: 'wx' }));
-      } catch (error) {
-        await rm(destination, { force: true });
-        if (timedOut) throw timeoutError();
-        if (error instanceof PatchdeckError) throw error;
-        throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `downloading ${current.href} broke off: ${describeCause(error)}`, { status: 502, cause: error });
-      }
-      return { url, finalUrl: current.href, contentType: response.headers.get('content-type'), size, sha256: hash.digest('hex') };
     }
+    const declared = Number(response.headers.get('content-length'));
+    if (response.headers.get('content-encoding') === null && Number.isFinite(declared) && declared > limits.maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(current.href, limits.maxBytes);
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > limits.maxBytes) {
+          done(tooLarge(current.href, limits.maxBytes));
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const body = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+    try {
+      await pipeline(body, meter, createWriteStream(destination, { flags: 'wx' }));
+    } catch (error) {
+      await rm(destination, { force: true });
+      if (timedOut) throw timeoutError();
+      if (error instanceof PatchdeckError) throw error;
+      throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `downloading ${current.href} broke off: ${describeCause(error)}`, { status: 502, cause: error });
+    }
+    return { url, finalUrl: current.href, contentType: response.headers.get('content-type'), size, sha256: hash.digest('hex') };
   } finally {
     clearTimeout(timer);
     await agent.close().catch(() => undefined);
@@ -131,25 +123,18 @@ function blockedReason(error: unknown, depth = 0): string | null {
   return null;
 }
 
-/**
- * The feed fetch's URL check (http(s) only, odd IPv4 spellings and blocked address literals refused),
- * with its errors given the artifact codes.
- */
-function checkedUrl(candidate: string, requested: string, allowHosts: readonly string[]): URL {
-  try {
-    return checkFetchUrl(candidate, requested, allowHosts);
-  } catch (error) {
-    if (error instanceof PatchdeckError && error.code === 'PD_FEED_URL') {
-      throw new PatchdeckError('PD_ARTIFACT_URL', `${error.message} (downloading ${requested})`, { details: { url: requested } });
-    }
-    if (error instanceof PatchdeckError && error.code === 'PD_FEED_BLOCKED_ADDRESS') {
-      throw new PatchdeckError('PD_ARTIFACT_BLOCKED_ADDRESS', error.message.replace('refusing to fetch', 'refusing to download').replace('this feed', 'this mirror'), {
-        status: 403,
-        details: error.details,
-      });
-    }
-    throw error;
+/** The feed fetch's URL check failures (PD_FEED_URL, PD_FEED_BLOCKED_ADDRESS) given the artifact codes. */
+function artifactUrlError(error: PatchdeckError, requested: string): PatchdeckError {
+  if (error.code === 'PD_FEED_URL') {
+    return new PatchdeckError('PD_ARTIFACT_URL', `${error.message} (downloading ${requested})`, { details: { url: requested } });
   }
+  if (error.code === 'PD_FEED_BLOCKED_ADDRESS') {
+    return new PatchdeckError('PD_ARTIFACT_BLOCKED_ADDRESS', error.message.replace('refusing to fetch', 'refusing to download').replace('this feed', 'this mirror'), {
+      status: 403,
+      details: error.details,
+    });
+  }
+  return error;
 }
 
 function tooLarge(url: string, maxBytes: number): PatchdeckError {

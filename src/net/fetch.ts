@@ -1,8 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector, fetch as undiciFetch, type Response } from 'undici';
+import { Agent, buildConnector, type Response } from 'undici';
 import { PatchdeckError } from '../core/errors.js';
 import { blockedAddressReason, isOddIpv4Spelling } from './address.js';
+import { getFollowingRedirects } from './redirects.js';
 
 /** Limits for one document fetch (config `fetch`). */
 export interface FetchLimits {
@@ -44,14 +45,13 @@ export interface FetchedDocument {
 /** The fetch a feed service is given; tests pass their own or point this one at a local server. */
 export type FetchDocument = (url: string, limits: FetchLimits, conditional?: ConditionalRequest) => Promise<FetchedDocument>;
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
 /**
  * GETs a document with Patchdeck's own limits: at most `maxBytes` of (decoded) body, `timeoutMs` for
  * the whole exchange, `maxRedirects` hops, http(s) only, and only to public addresses unless
  * `allowHosts` names the host (see `createGuardedAgent`). Every failure is a PatchdeckError with a
- * PD_FEED_* code naming the URL. Redirects are followed by hand (`redirect: 'manual'`) so each hop
- * is counted and checked. With `conditional` validators a 304 answer gives `notModified`.
+ * PD_FEED_* code naming the URL. Redirects are followed by `getFollowingRedirects` (each hop counted
+ * and checked; validators never sent to another origin). With `conditional` validators a 304 answer
+ * gives `notModified`.
  */
 export const fetchBounded: FetchDocument = async (url, limits, conditional = {}) => {
   const allowHosts = limits.allowHosts ?? [];
@@ -73,76 +73,74 @@ export const fetchBounded: FetchDocument = async (url, limits, conditional = {})
   if (conditional.etag) headers['if-none-match'] = conditional.etag;
   if (conditional.lastModified) headers['if-modified-since'] = conditional.lastModified;
   try {
-    let current = checkFetchUrl(url, url, allowHosts);
-    for (let hop = 0; ; hop++) {
-      let response: Response;
-      try {
-        response = await undiciFetch(current, { redirect: 'manual', signal: controller.signal, headers, dispatcher: agent });
-      } catch (error) {
-        if (timedOut) throw timeoutError();
-        const blocked = findBlockedAddress(error);
-        if (blocked) throw blockedError(blocked.host, blocked.reason, url);
-        throw new PatchdeckError('PD_FEED_UNREACHABLE', `could not connect to ${current.href}: ${describeCause(error)}`, {
-          status: 502,
-          details: { url: current.href },
-          cause: error,
-        });
-      }
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel().catch(() => undefined);
-        const location = response.headers.get('location');
-        if (location === null) {
-          throw new PatchdeckError('PD_FEED_HTTP', `${current.href} answered ${response.status} without a Location header`, {
+    const { response, url: current, sent } = await getFollowingRedirects({
+      url,
+      headers,
+      maxRedirects: limits.maxRedirects,
+      allowHosts,
+      dispatcher: agent,
+      signal: controller.signal,
+      failures: {
+        connect(error, at) {
+          if (timedOut) return timeoutError();
+          const blocked = findBlockedAddress(error);
+          if (blocked) return blockedError(blocked.host, blocked.reason, url);
+          return new PatchdeckError('PD_FEED_UNREACHABLE', `could not connect to ${at.href}: ${describeCause(error)}`, {
             status: 502,
-            details: { url: current.href, httpStatus: response.status },
+            details: { url: at.href },
+            cause: error,
           });
-        }
-        if (hop >= limits.maxRedirects) {
-          throw new PatchdeckError(
+        },
+        url: (error) => error,
+        noLocation: (at, status) =>
+          new PatchdeckError('PD_FEED_HTTP', `${at.href} answered ${status} without a Location header`, {
+            status: 502,
+            details: { url: at.href, httpStatus: status },
+          }),
+        tooManyRedirects: (at) =>
+          new PatchdeckError(
             'PD_FEED_REDIRECTS',
-            `fetching ${url} was redirected more than ${limits.maxRedirects} times (config fetch.maxRedirects); last hop ${current.href}`,
+            `fetching ${url} was redirected more than ${limits.maxRedirects} times (config fetch.maxRedirects); last hop ${at.href}`,
             { status: 502, details: { url, maxRedirects: limits.maxRedirects } },
-          );
-        }
-        current = checkFetchUrl(location, url, allowHosts, current);
-        continue;
-      }
-      if (response.status === 304 && (conditional.etag || conditional.lastModified)) {
-        await response.body?.cancel().catch(() => undefined);
-        return {
-          url,
-          finalUrl: current.href,
-          status: 304,
-          contentType: null,
-          body: Buffer.alloc(0),
-          notModified: true,
-          etag: response.headers.get('etag') ?? conditional.etag ?? null,
-          lastModified: response.headers.get('last-modified') ?? conditional.lastModified ?? null,
-        };
-      }
-      if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel().catch(() => undefined);
-        const retryAfter = response.headers.get('retry-after');
-        throw new PatchdeckError(
-          'PD_FEED_HTTP',
-          `${current.href} answered HTTP ${response.status}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter})`}`,
-          { status: 502, details: { url: current.href, httpStatus: response.status, retryAfter } },
-        );
-      }
-      const body = await readLimited(response, current.href, limits.maxBytes).catch((error: unknown) => {
-        if (timedOut) throw timeoutError();
-        throw error;
-      });
+          ),
+      },
+    });
+    // A 304 only means "as before" when our validators reached the server that answered.
+    if (response.status === 304 && (sent['if-none-match'] !== undefined || sent['if-modified-since'] !== undefined)) {
+      await response.body?.cancel().catch(() => undefined);
       return {
         url,
         finalUrl: current.href,
-        status: response.status,
-        contentType: response.headers.get('content-type'),
-        body,
-        etag: response.headers.get('etag'),
-        lastModified: response.headers.get('last-modified'),
+        status: 304,
+        contentType: null,
+        body: Buffer.alloc(0),
+        notModified: true,
+        etag: response.headers.get('etag') ?? conditional.etag ?? null,
+        lastModified: response.headers.get('last-modified') ?? conditional.lastModified ?? null,
       };
     }
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel().catch(() => undefined);
+      const retryAfter = response.headers.get('retry-after');
+      throw new PatchdeckError(
+        'PD_FEED_HTTP',
+        `${current.href} answered HTTP ${response.status}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter})`}`,
+        { status: 502, details: { url: current.href, httpStatus: response.status, retryAfter } },
+      );
+    }
+    const body = await readLimited(response, current.href, limits.maxBytes).catch((error: unknown) => {
+      if (timedOut) throw timeoutError();
+      throw error;
+    });
+    return {
+      url,
+      finalUrl: current.href,
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      body,
+      etag: response.headers.get('etag'),
+      lastModified: response.headers.get('last-modified'),
+    };
   } finally {
     clearTimeout(timer);
     await agent.destroy().catch(() => undefined);
