@@ -8,10 +8,10 @@ import { TARGET_STATES, type CaseState, type KevFacts, type RolloutState, type S
  * Adaptive Card, the web console to HTML. An action's `value` names the case and the action only;
  * who may do it is decided on the server.
  */
-export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure' | 'reboot_notice' | 'sla_reminder' | 'sla_breach' | 'digest';
+export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure' | 'reboot_notice' | 'sla_reminder' | 'sla_breach' | 'digest' | 'withdrawn';
 
 /** Every kind, so tests can check each one renders on every face. */
-export const MESSAGE_KINDS: readonly MessageKind[] = ['alert', 'signoff_request', 'halt', 'progress', 'review', 'feed_failure', 'reboot_notice', 'sla_reminder', 'sla_breach', 'digest'];
+export const MESSAGE_KINDS: readonly MessageKind[] = ['alert', 'signoff_request', 'halt', 'progress', 'review', 'feed_failure', 'reboot_notice', 'sla_reminder', 'sla_breach', 'digest', 'withdrawn'];
 
 export const ACTION_IDS = ['approve', 'reject', 'signoff', 'signoff_reject'] as const;
 export type ActionId = (typeof ACTION_IDS)[number];
@@ -24,7 +24,7 @@ export interface MessageAction {
   id: ActionId | RebootActionId;
   label: string;
   style: 'primary' | 'danger' | 'default';
-  /** `case:<id>:<action>`; carries no identity. */
+  /** `case:<id>:<action>[:<plan hash>]`; carries no identity. */
   value: string;
 }
 
@@ -54,7 +54,7 @@ export interface ChatMessage {
 }
 
 /** Why a case message is sent; one stored chat message per case and purpose. */
-export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt', 'escalation', 'progress', 'sla_reminder', 'sla_breach'] as const;
+export const CASE_MESSAGE_PURPOSES = ['alert', 'signoff', 'halt', 'escalation', 'progress', 'sla_reminder', 'sla_breach', 'withdrawn'] as const;
 export type CaseMessagePurpose = (typeof CASE_MESSAGE_PURPOSES)[number];
 
 /**
@@ -67,6 +67,8 @@ export interface CaseMessageView {
   title: string;
   severity: Severity;
   state: CaseState;
+  /** The plan an approval would be bound to (approvals.ts); approval buttons carry it. */
+  planHash?: string | null;
   reasons: string[];
   dueAt: string;
   decidedAt: string | null;
@@ -103,19 +105,24 @@ export const ACTION_VOTES: Record<ActionId, { stage: VoteStage; decision: VoteDe
   signoff_reject: { stage: 'pilot_signoff', decision: 'reject' },
 };
 
-export function actionValue(caseId: number, action: ActionId): string {
-  return `case:${caseId}:${action}`;
+/**
+ * `case:<id>:<action>`, or `case:<id>:<action>:<plan hash>` for an approval button: the hash names
+ * the plan the message showed, so a click on a message posted for an older plan can be refused.
+ */
+export function actionValue(caseId: number, action: ActionId, planHash?: string | null): string {
+  return planHash ? `case:${caseId}:${action}:${planHash}` : `case:${caseId}:${action}`;
 }
 
-/** Reads `case:<id>:<action>` back; null for anything Patchdeck would not have written. */
-export function parseActionValue(value: string): { caseId: number; action: ActionId } | null {
-  const match = /^case:([1-9][0-9]{0,14}):([a-z_]+)$/.exec(value);
+/** Reads an action value back; null for anything Patchdeck would not have written. */
+export function parseActionValue(value: string): { caseId: number; action: ActionId; planHash: string | null } | null {
+  const match = /^case:([1-9][0-9]{0,14}):([a-z_]+)(?::([0-9a-f]{64}))?$/.exec(value);
   if (!match) return null;
   const action = match[2] as string;
   if (!(ACTION_IDS as readonly string[]).includes(action)) return null;
-  return { caseId: Number(match[1]), action: action as ActionId };
+  return { caseId: Number(match[1]), action: action as ActionId, planHash: match[3] ?? null };
 }
 
+const VOTES_SO_FAR = 'Votes so far';
 const UNDECIDED_CASE_STATES: readonly CaseState[] = ['identified', 'assessed', 'awaiting_approval'];
 const MAX_LISTED_CVES = 5;
 
@@ -174,7 +181,51 @@ export function buildCaseMessage(view: CaseMessageView, purpose: CaseMessagePurp
     case 'sla_reminder':
     case 'sla_breach':
       return buildSlaNotice(view, purpose, opts);
+    case 'withdrawn':
+      return buildWithdrawn(view, opts);
   }
+}
+
+/**
+ * An alert posted for an older plan, once the alert for the new plan is out: no buttons (they would
+ * be refused as stale), the votes it listed are void, and it points to the new message.
+ */
+export function supersededMessage(message: ChatMessage): ChatMessage {
+  return {
+    ...message,
+    title: `Replaced: ${message.title}`,
+    text: `Replaced by a newer approval request (the plan changed): ${message.text}`,
+    sections: [
+      { heading: 'Replaced', lines: ['The plan changed since this message was posted (hosts, packages or fixed versions); use the new message. Votes cast here no longer count.'] },
+      ...message.sections.filter((section) => section.heading !== VOTES_SO_FAR),
+    ],
+    actions: [],
+    footer: 'Replaced by a newer approval request',
+  };
+}
+
+/**
+ * Posted in the case's thread when its advisory was withdrawn (OSV `withdrawn`, a rejected CVE): what
+ * Patchdeck did about it. The reason line is the first of the case's reasons, written by the withdrawal.
+ */
+function buildWithdrawn(view: CaseMessageView, opts: CaseMessageOptions): ChatMessage {
+  const closed = view.state === 'not_applicable';
+  const title = `Advisory withdrawn: ${caseTitle(view)}`;
+  const outcome = closed
+    ? 'Its exposures were resolved and this case was closed; nothing will be rolled out for it.'
+    : `Its exposures were resolved, but the case is ${describeState(view.state).toLowerCase()} and was left as it is: halt the rollout if the patch is no longer wanted.`;
+  return {
+    kind: 'withdrawn',
+    caseId: view.id,
+    title,
+    severity: null,
+    text: `${title}. ${outcome}`,
+    facts: [cveFact(view.advisory.cves), { label: 'State', value: describeState(view.state) }],
+    sections: [{ heading: 'What happened', lines: [...view.reasons.slice(0, 1), outcome] }],
+    actions: [],
+    link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` },
+    footer: null,
+  };
 }
 
 /** The alert again, for the escalation channel, once an approval request has outlived its TTL. */
@@ -244,7 +295,7 @@ function pendingVotesSection(view: CaseMessageView, stage: VoteStage, opts: Case
   if (votes.length === 0) return [];
   return [
     {
-      heading: 'Votes so far',
+      heading: VOTES_SO_FAR,
       lines: votes.map(
         (v) => `${personName(opts.people ?? [], v.person)} ${v.decision === 'approve' ? 'approved' : 'rejected'} · ${formatInZone(v.at, opts.timezone)}`,
       ),
@@ -298,8 +349,8 @@ function buildAlert(view: CaseMessageView, opts: CaseMessageOptions): ChatMessag
     ],
     actions: awaiting
       ? [
-          { id: 'approve', label: 'Approve', style: 'primary', value: actionValue(view.id, 'approve') },
-          { id: 'reject', label: 'Reject', style: 'danger', value: actionValue(view.id, 'reject') },
+          { id: 'approve', label: 'Approve', style: 'primary', value: actionValue(view.id, 'approve', view.planHash) },
+          { id: 'reject', label: 'Reject', style: 'danger', value: actionValue(view.id, 'reject', view.planHash) },
         ]
       : [],
     link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` },

@@ -169,6 +169,10 @@ export interface ChatMessagesTable {
   payload: string;
   created_at: string;
   updated_at: string;
+  /** The approval plan the message showed (migration 0013); null for messages without one. */
+  plan_hash: string | null;
+  /** Set when a newer alert for a changed plan replaced this one; such messages are no longer updated. */
+  superseded_at: string | null;
 }
 
 export interface AuditEventsTable {

@@ -17,6 +17,7 @@ import type { CaseState, Channel, RolloutState, Severity, VoteDecision, VoteStag
 import type { Executor } from '../store/db.js';
 import { fromJson } from '../store/json.js';
 import { lockCase, moveCase } from './case-transitions.js';
+import { claimChatEventIn } from './chat-events.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
 
@@ -30,6 +31,11 @@ export interface CastVoteInput {
   comment?: string;
   /** The plan hash the voter saw (a face embeds it in the button); a vote for another plan is refused. */
   planHash?: string;
+  /**
+   * The chat platform's id of this click (Slack `trigger_id`, Teams activity id): claimed in
+   * `chat_event_receipts` in the vote's transaction, so a replayed request changes nothing.
+   */
+  eventId?: { platform: 'slack' | 'teams'; id: string };
 }
 
 export type CastVoteResult =
@@ -42,6 +48,9 @@ const MAX_COMMENT = 2000;
 const SYSTEM_ACTOR = 'patchdeck';
 /** Chat faces: the ones a rule with `requireReauth` sends to the web console. */
 const CHAT_CHANNELS: ReadonlySet<Channel> = new Set(['slack', 'teams']);
+/** What a chat user is told about a button of an older plan: the newer message is in the same conversation. */
+export const STALE_PLAN_CHAT_REASON = 'the plan changed since this message was posted; use the new message';
+export const REPLAYED_CLICK_REASON = 'this click was already received once; nothing was changed';
 
 type CaseRow = NonNullable<Awaited<ReturnType<typeof lockCase>>>;
 
@@ -138,6 +147,9 @@ async function auditRefusal(ctx: WorkflowContext, attempt: { caseId: number; per
 export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Promise<CastVoteResult> {
   const comment = input.comment?.trim() ? input.comment.trim().slice(0, MAX_COMMENT) : null;
   const result = await ctx.store.transaction(async (trx): Promise<CastVoteResult> => {
+    if (input.eventId !== undefined && !(await claimChatEventIn(trx, ctx, { platform: input.eventId.platform, eventId: input.eventId.id }))) {
+      return { status: 'refused', code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON };
+    }
     const caseRow = await lockCase(trx, ctx, input.caseId);
     if (!caseRow) return { status: 'refused', code: 'PD_VOTE_NO_CASE', reason: `there is no case ${input.caseId}` };
     const caseId = Number(caseRow.id);
@@ -161,7 +173,10 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
       votes,
       vote: { stage: input.stage, personId: input.personId, decision: input.decision, comment, ...(input.planHash === undefined ? {} : { planHash: input.planHash }) },
     });
-    if (!evaluation.allowed) return { status: 'refused', code: evaluation.code, reason: evaluation.reason };
+    if (!evaluation.allowed) {
+      const chatStale = evaluation.code === 'PD_VOTE_STALE_PLAN' && CHAT_CHANNELS.has(input.via);
+      return { status: 'refused', code: evaluation.code, reason: chatStale ? STALE_PLAN_CHAT_REASON : evaluation.reason };
+    }
     const stageOutcome = evaluation.tally.outcome;
     const outcome = input.stage === 'pilot_signoff' && stageOutcome === 'approved' ? 'signed_off' : stageOutcome;
     if (evaluation.duplicate) return { status: 'recorded', outcome, caseState: caseRow.state as CaseState };
@@ -217,11 +232,37 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
     }
     return { status: 'recorded', outcome, caseState };
   });
-  if (result.status === 'refused') {
-    const what = { stage: input.stage, decision: input.decision, via: input.via, ...(input.planHash === undefined ? {} : { planHash: input.planHash }) };
-    return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'vote.refused', what }, result);
-  }
+  if (result.status === 'refused') return recordVoteRefusal(ctx, input, result);
   return result;
+}
+
+/** Audits a refused vote as `vote.refused`; also for refusals a face decided before calling castVote. */
+export async function recordVoteRefusal(ctx: WorkflowContext, input: CastVoteInput, refusal: Refusal): Promise<Refusal> {
+  const what = {
+    stage: input.stage,
+    decision: input.decision,
+    via: input.via,
+    ...(input.planHash === undefined ? {} : { planHash: input.planHash }),
+    ...(input.eventId === undefined ? {} : { eventId: input.eventId.id.slice(0, 200) }),
+  };
+  return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'vote.refused', what }, refusal);
+}
+
+/**
+ * The refusals a chat face can give at once, before it answers the platform, from one read and no
+ * lock: an unknown person, a case that does not exist, a button of an older plan. Null means the
+ * vote has to go through castVote (which checks all of this again under the case's lock). Nothing is
+ * audited here; the face audits the refusal with `recordVoteRefusal` after answering.
+ */
+export async function quickVoteRefusal(ctx: WorkflowContext, input: CastVoteInput): Promise<Refusal | null> {
+  if (findPersonById(ctx.config.people, input.personId) === null) {
+    return { status: 'refused', code: 'PD_VOTE_UNKNOWN_PERSON', reason: `"${input.personId}" is not a person Patchdeck knows; add them to "people" in the config (with their chat id) first` };
+  }
+  const caseRow = await ctx.store.db.selectFrom('cases').select(['state', 'plan_hash']).where('id', '=', input.caseId).executeTakeFirst();
+  if (!caseRow) return { status: 'refused', code: 'PD_VOTE_NO_CASE', reason: `there is no case ${input.caseId}` };
+  const stale = input.stage === 'approval' && caseRow.state === 'awaiting_approval' && caseRow.plan_hash !== null && input.planHash !== undefined && input.planHash !== caseRow.plan_hash;
+  if (stale) return { status: 'refused', code: 'PD_VOTE_STALE_PLAN', reason: CHAT_CHANNELS.has(input.via) ? STALE_PLAN_CHAT_REASON : 'this vote names an older plan for this case' };
+  return null;
 }
 
 async function sealSignoff(

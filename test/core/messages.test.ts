@@ -291,9 +291,12 @@ describe('buildCaseMessage: halt', () => {
 
 describe('parseActionValue', () => {
   it('reads only values Patchdeck writes', () => {
-    expect(parseActionValue('case:42:approve')).toEqual({ caseId: 42, action: 'approve' });
-    expect(parseActionValue('case:7:signoff_reject')).toEqual({ caseId: 7, action: 'signoff_reject' });
-    for (const forged of ['case:abc:approve', 'case:0:approve', 'case:-1:approve', 'case:1:approve:alice', 'case:1:delete', 'case:1e3:approve', 'case:99999999999999999999:approve', '']) {
+    expect(parseActionValue('case:42:approve')).toEqual({ caseId: 42, action: 'approve', planHash: null });
+    expect(parseActionValue('case:7:signoff_reject')).toEqual({ caseId: 7, action: 'signoff_reject', planHash: null });
+    const hash = 'ab'.repeat(32);
+    expect(parseActionValue(`case:42:approve:${hash}`)).toEqual({ caseId: 42, action: 'approve', planHash: hash });
+    const forgedHashes = [`case:1:approve:${hash.toUpperCase()}`, `case:1:approve:${hash.slice(1)}`, `case:1:approve:${hash}0`, `case:1:approve:${hash}:x`];
+    for (const forged of ['case:abc:approve', 'case:0:approve', 'case:-1:approve', 'case:1:approve:alice', 'case:1:delete', 'case:1e3:approve', 'case:99999999999999999999:approve', '', ...forgedHashes]) {
       expect(parseActionValue(forged)).toBeNull();
     }
   });

@@ -19,7 +19,11 @@ export interface ButtonClick {
   actionId: string;
   value: string;
   messageTs?: string;
+  /** Slack gives every click its own trigger_id; the same one twice is a replayed request. Default: a fresh one. */
+  triggerId?: string;
 }
+
+let triggerCounter = 0;
 
 /** A block_actions payload shaped like the ones Slack sends for a button in a channel message. */
 export function blockActionsPayload(click: ButtonClick): Record<string, unknown> {
@@ -30,7 +34,7 @@ export function blockActionsPayload(click: ButtonClick): Record<string, unknown>
     api_app_id: 'A0PATCHDECK',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: messageTs, channel_id: click.channelId, is_ephemeral: false },
-    trigger_id: '1234567890.123456789012.abcdef',
+    trigger_id: click.triggerId ?? `1234567890.${String(++triggerCounter).padStart(12, '0')}.abcdef`,
     team: { id: 'T0PATCH', domain: 'example' },
     enterprise: null,
     is_enterprise_install: false,

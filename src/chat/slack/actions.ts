@@ -51,11 +51,14 @@ async function handleBlockAction(ctx: WorkflowContext, services: SlackServices, 
   if (action === undefined) return;
   const value = 'value' in action && typeof action.value === 'string' ? action.value : null;
   const parsed = value === null ? null : parseActionValue(value);
-  if (parsed === null || parsed.action !== action.action_id) {
+  // The channel message the click came from, if we posted it: a button naming another case than its message was not written by us.
+  const clickedCaseId = parsed === null || body.container?.is_ephemeral === true ? null : await caseOfClickedMessage(ctx, body);
+  const otherCase = parsed !== null && clickedCaseId !== null && clickedCaseId !== parsed.caseId;
+  if (parsed === null || parsed.action !== action.action_id || otherCase) {
     await recordRefusedChatAction(ctx, {
       platform: 'slack',
       actor: personId,
-      reason: parsed === null ? 'value_not_recognised' : 'action_value_mismatch',
+      reason: parsed === null ? 'value_not_recognised' : otherCase ? 'case_value_mismatch' : 'action_value_mismatch',
       actionId: String(action.action_id).slice(0, AUDITED_VALUE_CHARS),
       value: value === null ? null : value.slice(0, AUDITED_VALUE_CHARS),
       caseId: parsed?.caseId ?? null,
@@ -66,7 +69,17 @@ async function handleBlockAction(ctx: WorkflowContext, services: SlackServices, 
   const vote = ACTION_VOTES[parsed.action];
   let result: CastVoteResult;
   try {
-    result = await services.castVote(ctx, { caseId: parsed.caseId, stage: vote.stage, personId, decision: vote.decision, via: 'slack' });
+    result = await services.castVote(ctx, {
+      caseId: parsed.caseId,
+      stage: vote.stage,
+      personId,
+      decision: vote.decision,
+      via: 'slack',
+      // The plan the clicked message showed: a button of an older plan is refused (castVote).
+      ...(parsed.planHash === null ? {} : { planHash: parsed.planHash }),
+      // Slack sends one trigger_id per click: the same one again is a replayed request.
+      ...(typeof body.trigger_id === 'string' && body.trigger_id !== '' ? { eventId: { platform: 'slack' as const, id: body.trigger_id } } : {}),
+    });
   } catch (error) {
     ctx.logger.error({ err: (error as Error).message, caseId: parsed.caseId, action: parsed.action }, 'Slack vote failed');
     await tell(`:warning: Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${parsed.caseId}`);
@@ -75,6 +88,21 @@ async function handleBlockAction(ctx: WorkflowContext, services: SlackServices, 
   // On success castVote enqueues a chat.update job, which rewrites the channel message in place.
   if (result.status === 'refused') await tell(`:no_entry: Not recorded: ${escapeMrkdwn(result.reason)}`);
   else if (fromHomeTab) await tell(`:white_check_mark: Recorded: ${RECORDED_NOTICE[parsed.action]} case ${parsed.caseId}.`);
+}
+
+/** The case of our stored copy of the clicked channel message (by channel and ts), or null when it is not one of ours. */
+async function caseOfClickedMessage(ctx: WorkflowContext, body: BlockAction): Promise<number | null> {
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const ts = body.container?.message_ts ?? body.message?.ts;
+  if (typeof channel !== 'string' || typeof ts !== 'string') return null;
+  const row = await ctx.store.db
+    .selectFrom('chat_messages')
+    .select('case_id')
+    .where('platform', '=', 'slack')
+    .where('ts', '=', ts)
+    .where('channel', '=', channel)
+    .executeTakeFirst();
+  return row?.case_id === undefined || row.case_id === null ? null : Number(row.case_id);
 }
 
 async function republishHome(ctx: WorkflowContext, client: webApi.WebClient, slackUserId: string, notice: string): Promise<void> {

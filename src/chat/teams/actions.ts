@@ -1,15 +1,19 @@
 import { z } from 'zod';
-import { ACTION_VOTES, CASE_MESSAGE_PURPOSES, parseActionValue, type CaseMessagePurpose } from '../../core/messages.js';
+import { ACTION_VOTES, CASE_MESSAGE_PURPOSES, parseActionValue, type CaseMessagePurpose, type ChatMessage } from '../../core/messages.js';
 import { findPersonByTeamsId } from '../../core/people.js';
-import { castVote, type CastVoteResult } from '../../workflow/approvals.js';
+import type { VoteStage } from '../../core/types.js';
+import { fromJson } from '../../store/json.js';
+import { castVote, quickVoteRefusal, recordVoteRefusal, REPLAYED_CLICK_REASON, type CastVoteInput, type CastVoteResult } from '../../workflow/approvals.js';
 import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { buildCurrentCaseMessage } from '../../workflow/notifications.js';
-import type { TeamsActivity, TeamsInvokeAnswer, TeamsTurn } from './connector.js';
+import type { WorkQueue } from '../slack/work-queue.js';
+import { RECORDING_NOTICE, type ClickNotice, type TeamsClickState } from './click-state.js';
+import type { TeamsActivity, TeamsConnector, TeamsInvokeAnswer, TeamsTurn } from './connector.js';
 import { forgetConversation, rememberConversation, rememberTeamsUser } from './conversations.js';
 import { approverUserIds } from './notifier.js';
 import { handleTeamsRebootAction } from './reboot-actions.js';
-import { renderNoticeCard, renderTeamsCard, TEAMS_VERBS, type TeamsCardOptions } from './render.js';
+import { cardAttachment, renderNoticeCard, renderTeamsCard, TEAMS_VERBS } from './render.js';
 
 /** Teams gives an invoke about five seconds; we answer before that, whatever is still running. */
 export const INVOKE_DEADLINE_MS = 4_500;
@@ -60,10 +64,54 @@ function actorOf(ctx: WorkflowContext, activity: TeamsActivity): string {
   return person?.id ?? `teams:${aad ?? activity.from?.id ?? 'unknown'}`;
 }
 
-async function currentCard(ctx: WorkflowContext, caseId: number, purpose: CaseMessagePurpose, notice: TeamsCardOptions['notice'] = null) {
+/** What the face needs besides the workflow: where queued work runs, the SDK seam, and what it remembers. */
+export interface TeamsActionDeps {
+  ctx: WorkflowContext;
+  connector: TeamsConnector;
+  work: WorkQueue;
+  state: TeamsClickState;
+  /** Overrides the invoke deadline (tests). */
+  deadlineMs?: number;
+}
+
+async function renderCard(ctx: WorkflowContext, message: ChatMessage, notice: ClickNotice | null, extraRefreshUserIds: readonly string[] = []) {
+  const refreshUserIds = [...new Set([...(await approverUserIds(ctx)), ...extraRefreshUserIds])];
+  return renderTeamsCard(message, { refreshUserIds, notice });
+}
+
+async function currentCard(ctx: WorkflowContext, caseId: number, purpose: CaseMessagePurpose, notice: ClickNotice | null = null, extraRefreshUserIds: readonly string[] = []) {
   const message = await buildCurrentCaseMessage(ctx, caseId, purpose);
   if (message === null) return renderNoticeCard(notice ? `${notice.text} Case ${caseId} no longer exists.` : `Case ${caseId} no longer exists.`);
-  return renderTeamsCard(message, { refreshUserIds: await approverUserIds(ctx), notice });
+  return renderCard(ctx, message, notice, extraRefreshUserIds);
+}
+
+/** Our stored copy of the card an invoke came from (its activity id is the invoke's `replyToId`). */
+async function clickedCard(ctx: WorkflowContext, activity: TeamsActivity): Promise<{ id: number; caseId: number | null; purpose: string; payload: ChatMessage | null; supersededAt: string | null } | null> {
+  const replyToId = (activity as { replyToId?: unknown }).replyToId;
+  const conversationId = activity.conversation?.id;
+  if (typeof replyToId !== 'string' || conversationId === undefined) return null;
+  const row = await ctx.store.db
+    .selectFrom('chat_messages')
+    .select(['id', 'case_id', 'purpose', 'payload', 'superseded_at'])
+    .where('platform', '=', 'teams')
+    .where('channel', '=', conversationId)
+    .where('ts', '=', replyToId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return { id: Number(row.id), caseId: row.case_id === null ? null : Number(row.case_id), purpose: row.purpose, payload: fromJson<ChatMessage | null>(row.payload, null), supersededAt: row.superseded_at };
+}
+
+function purposeOf(value: string): CaseMessagePurpose | null {
+  return (CASE_MESSAGE_PURPOSES as readonly string[]).includes(value) ? (value as CaseMessagePurpose) : null;
+}
+
+type ClickedCard = Awaited<ReturnType<typeof clickedCard>>;
+
+/** The card for the clicker: the clicked message as stored (a replaced one stays replaced), else the case's current one. */
+async function cardForClicker(ctx: WorkflowContext, clicked: ClickedCard, caseId: number, fallbackPurpose: CaseMessagePurpose, notice: ClickNotice) {
+  if (clicked !== null && clicked.caseId === caseId && clicked.payload !== null) return renderCard(ctx, clicked.payload, notice);
+  const purpose = (clicked !== null && clicked.caseId === caseId ? purposeOf(clicked.purpose) : null) ?? fallbackPurpose;
+  return currentCard(ctx, caseId, purpose, notice);
 }
 
 async function refuse(ctx: WorkflowContext, activity: TeamsActivity, reason: string, detail: { actionId: string; value: string | null; caseId: number | null }): Promise<TeamsInvokeAnswer> {
@@ -79,21 +127,37 @@ async function refuse(ctx: WorkflowContext, activity: TeamsActivity, reason: str
 }
 
 const DECISION_WORDS = { approve: 'approved', reject: 'rejected' } as const;
+/** Which vote a card of each purpose asks for; other purposes have no buttons. */
+const STAGE_OF_PURPOSE: Partial<Record<CaseMessagePurpose, VoteStage>> = { alert: 'approval', escalation: 'approval', signoff: 'pilot_signoff' };
 
 /**
  * An Action.Execute from one of our cards. The sender is the activity's `from.aadObjectId`, which the
- * Bot Connector vouches for by signing the request; the card's data only names the case and action.
- * A vote goes to the approval service; the answer is the card as it is now, for the sender, with a
- * line saying what happened (or why nothing did). A refresh answers the current card.
+ * Bot Connector vouches for by signing the request; the card's data only names the case, the action
+ * and (on approval buttons) the plan the card showed.
+ *
+ * A vote is answered at once and counted afterwards, in the face's work queue: Teams waits for the
+ * answer, and castVote waits for the case's row lock. Refusals that need no lock are answered
+ * inline (malformed data, unknown person, no such case, a button of an older plan, a replayed
+ * invoke); otherwise the clicker gets the card with "Recording your vote…". When the vote is done the
+ * clicked card is updated through the Bot Connector, and the clicker's client, listed in the card's
+ * refresh users, asks for its own view of it: the refresh answer carries the outcome (kept in
+ * `state`). A successful vote also enqueues `chat.update`, which updates every copy of the message.
  */
-async function handleCardAction(ctx: WorkflowContext, activity: TeamsActivity): Promise<TeamsInvokeAnswer> {
+async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise<TeamsInvokeAnswer> {
+  const { ctx, state } = deps;
+  const { activity } = turn;
   const parsed = CardActionSchema.safeParse(activity.value);
   if (!parsed.success) return refuse(ctx, activity, 'value_not_recognised', { actionId: 'unknown', value: null, caseId: null });
   const action = parsed.data.action;
+  const aad = activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown';
+  const nowMs = () => ctx.clock.now().getTime();
   if (action.verb === TEAMS_VERBS.refresh) {
     const data = RefreshDataSchema.safeParse(action.data);
     if (!data.success) return refuse(ctx, activity, 'value_not_recognised', { actionId: action.verb, value: JSON.stringify(action.data ?? null), caseId: null });
-    return cardAnswer(await currentCard(ctx, data.data.caseId, data.data.purpose));
+    const stage = STAGE_OF_PURPOSE[data.data.purpose];
+    const notice = stage === undefined ? null : state.noticeFor(aad, data.data.caseId, stage, nowMs());
+    const clicker = notice === null || activity.from?.id === undefined ? [] : [activity.from.id];
+    return cardAnswer(await currentCard(ctx, data.data.caseId, data.data.purpose, notice, clicker));
   }
   // Reboot notice answers (personal chat) are decided by reboot-actions.ts, not as votes.
   if (action.verb === TEAMS_VERBS.reboot) return handleTeamsRebootAction(ctx, activity, action);
@@ -112,17 +176,74 @@ async function handleCardAction(ctx: WorkflowContext, activity: TeamsActivity): 
   }
   const { stage, decision } = ACTION_VOTES[vote.action];
   const purpose: CaseMessagePurpose = stage === 'approval' ? 'alert' : 'signoff';
-  let result: CastVoteResult;
-  try {
-    result = await castVote(ctx, { caseId: vote.caseId, stage, personId: actorOf(ctx, activity), decision, via: 'teams' });
-  } catch (error) {
-    ctx.logger.error({ err: (error as Error).message, caseId: vote.caseId, action: vote.action }, 'Teams vote failed');
-    return cardAnswer(renderNoticeCard(`Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${vote.caseId}`));
+  const input: CastVoteInput = {
+    caseId: vote.caseId,
+    stage,
+    personId: actorOf(ctx, activity),
+    decision,
+    via: 'teams',
+    ...(vote.planHash === null ? {} : { planHash: vote.planHash }),
+    ...(activity.id === undefined ? {} : { eventId: { platform: 'teams' as const, id: activity.id } }),
+  };
+  // The card the click came from, if we posted it: a button naming another case than its card was not written by us.
+  const clicked = await clickedCard(ctx, activity);
+  if (clicked !== null && clicked.caseId !== vote.caseId) {
+    return refuse(ctx, activity, 'case_value_mismatch', { actionId: action.id ?? vote.action, value, caseId: vote.caseId });
   }
-  // On success castVote also enqueues a chat.update job, which updates the card for everyone.
-  const notice: TeamsCardOptions['notice'] =
-    result.status === 'refused' ? { text: `Not recorded: ${result.reason}`, tone: 'attention' } : { text: `Recorded: you ${DECISION_WORDS[decision]}.`, tone: 'good' };
-  return cardAnswer(await currentCard(ctx, vote.caseId, purpose, notice));
+  const refuseInline = async (refusal: { code: string; reason: string }) => {
+    // Answered first; the audit record follows in the queue.
+    deps.work.push(null, () => recordVoteRefusal(ctx, input, { status: 'refused', ...refusal }).then(() => undefined));
+    return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, { text: `Not recorded: ${refusal.reason}`, tone: 'attention' }));
+  };
+  if (activity.id !== undefined && !state.firstSighting(activity.id, nowMs())) return refuseInline({ code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON });
+  const quick = await quickVoteRefusal(ctx, input);
+  if (quick !== null) return refuseInline(quick);
+
+  const queued = deps.work.push(`vote:${aad}:${value}`, () => countVote(deps, turn, input, aad));
+  if (queued === 'full') {
+    ctx.logger.warn({ caseId: vote.caseId }, 'Teams click dropped: the face\'s work queue is full');
+    return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, { text: 'Not recorded: Patchdeck is busy right now. Click again in a minute.', tone: 'attention' }));
+  }
+  // A double click still waiting in the queue is the same vote: it is answered the same way.
+  state.votePending(aad, vote.caseId, stage);
+  return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, RECORDING_NOTICE));
+}
+
+/** The queued part of a vote: count it, keep the outcome for the clicker, then update the clicked card. */
+async function countVote(deps: TeamsActionDeps, turn: TeamsTurn, input: CastVoteInput, aad: string): Promise<void> {
+  const { ctx, state } = deps;
+  let notice: ClickNotice;
+  try {
+    const result: CastVoteResult = await castVote(ctx, input);
+    notice = result.status === 'refused' ? { text: `Not recorded: ${result.reason}`, tone: 'attention' } : { text: `Recorded: you ${DECISION_WORDS[input.decision]}.`, tone: 'good' };
+  } catch (error) {
+    ctx.logger.error({ err: (error as Error).message, caseId: input.caseId, stage: input.stage }, 'Teams vote failed');
+    notice = { text: `Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${input.caseId}`, tone: 'attention' };
+  }
+  state.voteSettled(aad, input.caseId, input.stage, notice, ctx.clock.now().getTime());
+  const replyToId = (turn.activity as { replyToId?: unknown }).replyToId;
+  if (typeof replyToId !== 'string') return;
+  const clicker = turn.activity.from?.id;
+  // One update per card is enough however many votes finished meanwhile: it renders the state when it runs.
+  deps.work.push(`card:${turn.reference.conversation.id}:${replyToId}`, () => updateClickedCard(deps, turn, replyToId, clicker));
+}
+
+/** Rewrites the clicked card as it is now (stored copies only; a replaced one is left alone), so refreshes follow. */
+async function updateClickedCard(deps: TeamsActionDeps, turn: TeamsTurn, replyToId: string, clicker: string | undefined): Promise<void> {
+  const { ctx } = deps;
+  const clicked = await clickedCard(ctx, turn.activity);
+  const purpose = clicked === null ? null : purposeOf(clicked.purpose);
+  if (clicked === null || clicked.caseId === null || clicked.supersededAt !== null || purpose === null) return;
+  const message = await buildCurrentCaseMessage(ctx, clicked.caseId, purpose);
+  if (message === null) return;
+  const { activityId: _ignored, ...reference } = turn.reference;
+  const card = await renderCard(ctx, message, null, clicker === undefined ? [] : [clicker]);
+  try {
+    await deps.connector.update(reference, replyToId, { summary: message.text.slice(0, 500), attachments: [cardAttachment(card)] });
+  } catch (error) {
+    // The chat.update job of a recorded vote updates it again; a refusal changed nothing on the card.
+    ctx.logger.warn({ err: (error as Error).message, caseId: clicked.caseId }, 'could not update the clicked Teams card');
+  }
 }
 
 function botWasRemoved(activity: TeamsActivity): boolean {
@@ -137,9 +258,15 @@ function botWasRemoved(activity: TeamsActivity): boolean {
  * messages, conversation and installation updates keep the conversation reference proactive posts
  * need; card actions become votes.
  */
-export async function handleTeamsTurn(ctx: WorkflowContext, turn: TeamsTurn, options: { deadlineMs?: number } = {}): Promise<TeamsInvokeAnswer | null> {
+export async function handleTeamsTurn(deps: TeamsActionDeps, turn: TeamsTurn): Promise<TeamsInvokeAnswer | null> {
+  const { ctx } = deps;
   const { activity } = turn;
-  if (activity.from?.aadObjectId) await rememberTeamsUser(ctx, activity.from.aadObjectId, activity.from.id);
+  const aad = activity.from?.aadObjectId;
+  // Written only when this process has not stored that pair yet: an invoke should not wait for a write.
+  if (aad && deps.state.knownUsers.get(aad) !== activity.from!.id) {
+    await rememberTeamsUser(ctx, aad, activity.from!.id);
+    deps.state.knownUsers.set(aad, activity.from!.id);
+  }
   switch (activity.type) {
     case 'message':
       await rememberConversation(ctx, activity, turn.reference);
@@ -155,7 +282,7 @@ export async function handleTeamsTurn(ctx: WorkflowContext, turn: TeamsTurn, opt
       return null;
     case 'invoke':
       if (activity.name !== 'adaptiveCard/action') return { status: 501 };
-      return answerWithin(ctx, options.deadlineMs ?? INVOKE_DEADLINE_MS, handleCardAction(ctx, activity), () =>
+      return answerWithin(ctx, deps.deadlineMs ?? INVOKE_DEADLINE_MS, handleCardAction(deps, turn), () =>
         cardAnswer(renderNoticeCard('Patchdeck is still working on this click; the card will update when it is done.')),
       );
     default:

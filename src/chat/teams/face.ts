@@ -2,14 +2,19 @@ import express, { Router, type Request } from 'express';
 import { recordRejectedChatRequest } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import type { Notifier } from '../../workflow/notifications.js';
-import { handleTeamsTurn } from './actions.js';
+import { createWorkQueue } from '../slack/work-queue.js';
+import { handleTeamsTurn, type TeamsActionDeps } from './actions.js';
 import { createBotbuilderConnector } from './botbuilder-connector.js';
+import { createTeamsClickState } from './click-state.js';
 import type { TeamsConnector } from './connector.js';
 import { createTeamsDirectNotifier } from './direct.js';
 import { createTeamsNotifier } from './notifier.js';
 import type { DirectNotifier } from '../../workflow/reboots.js';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/** Answered card actions waiting to run; beyond this, new votes are refused with "busy" rather than piling up. */
+const MAX_PENDING_WORK = 10_000;
 
 /** Activities are small; a card action carries the card's data only. */
 const MAX_BODY = '1mb';
@@ -36,6 +41,8 @@ export interface TeamsFace {
   notifier: Notifier;
   /** Personal-chat messages (reboot notices) by stored conversation reference. */
   direct: DirectNotifier;
+  /** Resolves once the work of every answered card action is done (votes, card updates; for shutdown and tests). */
+  drain(): Promise<void>;
 }
 
 function tenantOf(req: Request): string | null {
@@ -61,6 +68,19 @@ export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
       clock: ctx.clock,
       logger: ctx.logger,
     });
+  const work = createWorkQueue({
+    // SQLite's driver is synchronous: one task at a time, so the event loop gets a turn between them.
+    concurrency: ctx.store.dialect === 'sqlite' ? 1 : 4,
+    maxPending: MAX_PENDING_WORK,
+    onError: (error) => ctx.logger.error({ err: (error as Error).message }, 'Teams work failed'),
+  });
+  const actionDeps: TeamsActionDeps = {
+    ctx,
+    connector,
+    work,
+    state: createTeamsClickState(),
+    ...(deps.invokeDeadlineMs === undefined ? {} : { deadlineMs: deps.invokeDeadlineMs }),
+  };
   const router = Router();
   const readJson = express.json({ limit: MAX_BODY, type: () => true });
   router.post(TEAMS_MESSAGES_PATH, (req, res, next) => {
@@ -81,10 +101,10 @@ export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
             await audit('wrong_tenant');
             return { status: 403 };
           }
-          return handleTeamsTurn(ctx, turn, deps.invokeDeadlineMs === undefined ? {} : { deadlineMs: deps.invokeDeadlineMs });
+          return handleTeamsTurn(actionDeps, turn);
         },
       })
       .catch(next);
   });
-  return { router, notifier: createTeamsNotifier({ ctx, connector }), direct: createTeamsDirectNotifier({ ctx, connector }) };
+  return { router, notifier: createTeamsNotifier({ ctx, connector }), direct: createTeamsDirectNotifier({ ctx, connector }), drain: () => work.drain() };
 }

@@ -93,20 +93,38 @@ describeEachStore('Teams face', (sctx) => {
     const cardOf = (body: unknown) => (body as { statusCode: number; type: string; value: Record<string, unknown> });
     const texts = (card: Record<string, unknown>) => JSON.stringify(card.body);
 
-    it('records a vote for the signed sender and answers the current card with a confirmation', async () => {
+    const refresh = async (aadObjectId: string, caseId: number, purpose = 'alert') =>
+      cardOf(
+        (
+          await h.send(
+            cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId, userId: `29:${aadObjectId}-mri`, verb: 'patchdeck.refresh', data: { caseId, purpose }, trigger: 'automatic' }),
+            await h.fake.signToken(),
+          )
+        ).body,
+      ).value;
+
+    it('answers at once with "recording", counts the vote for the signed sender afterwards, and the sender\'s refresh shows the outcome', async () => {
       const caseId = await insertCase(sctx.store.db);
       const answer = await vote('aad-bob', `case:${caseId}:approve`, 'approve');
       expect(answer.status).toBe(200);
       const card = cardOf(answer.body);
       expect(card).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: { type: 'AdaptiveCard', version: '1.5' } });
-      expect(texts(card.value)).toContain('Recorded: you approved.');
-      // Quorum is one: Bob's vote decides the case, and the card he gets back says so.
-      expect(texts(card.value)).toContain('Approved by Bob Example');
+      expect(texts(card.value)).toContain('Recording your vote…');
       expect(card.value.refresh).toMatchObject({ action: { verb: 'patchdeck.refresh', data: { caseId, purpose: 'alert' } }, userIds: ['29:aad-bob-mri'] });
+      await h.face.drain();
       expect(await votes()).toMatchObject([{ case_id: caseId, stage: 'approval', person: 'bob', decision: 'approve', via: 'teams' }]);
+      // Quorum is one: Bob's vote decides the case, and his refreshed card says so, with his outcome on top.
+      const refreshed = await refresh('aad-bob', caseId);
+      expect(texts(refreshed)).toContain('Recorded: you approved.');
+      expect(texts(refreshed)).toContain('Approved by Bob Example');
+      // Anyone else's refresh shows the same card without Bob's notice.
+      expect(texts(await refresh('aad-alice', caseId))).not.toContain('Recorded');
       const jobs = await sctx.store.db.selectFrom('jobs').select(['kind', 'payload']).execute();
       expect(jobs.map((j) => [j.kind, JSON.parse(j.payload)])).toContainEqual([JOB_KINDS.chatUpdate, { caseId, purpose: 'alert' }]);
-      expect(await sctx.store.db.selectFrom('teams_users').selectAll().execute()).toMatchObject([{ aad_object_id: 'aad-bob', user_id: '29:aad-bob-mri' }]);
+      expect(await sctx.store.db.selectFrom('teams_users').selectAll().orderBy('aad_object_id').execute()).toMatchObject([
+        { aad_object_id: 'aad-alice', user_id: '29:aad-alice-mri' },
+        { aad_object_id: 'aad-bob', user_id: '29:aad-bob-mri' },
+      ]);
       // The answer is the HTTP response: nothing else goes to the Bot Connector.
       expect(h.fake.connectorCalls()).toEqual([]);
     });
@@ -116,13 +134,19 @@ describeEachStore('Teams face', (sctx) => {
       await insertRollout(sctx.store.db, { caseId, state: 'awaiting_signoff', startedBy: 'alice', targets: [{ state: 'verified', wave: 0 }, { state: 'queued', wave: 1 }] });
       const answer = await vote('aad-bob', `case:${caseId}:signoff`);
       expect(cardOf(answer.body).value.refresh).toMatchObject({ action: { data: { caseId, purpose: 'signoff' } } });
+      await h.face.drain();
       expect(await votes()).toMatchObject([{ stage: 'pilot_signoff', person: 'bob', decision: 'approve', via: 'teams' }]);
     });
 
-    it('tells a known person who may not approve why, on the card, and records nothing', async () => {
+    it('tells a known person who may not approve why, on their refreshed card, and records nothing', async () => {
       const caseId = await insertCase(sctx.store.db);
       const answer = await vote('aad-dave', `case:${caseId}:approve`);
-      expect(texts(cardOf(answer.body).value)).toMatch(/Not recorded: Dave Example/);
+      expect(texts(cardOf(answer.body).value)).toContain('Recording your vote…');
+      await h.face.drain();
+      const refreshed = await refresh('aad-dave', caseId);
+      expect(texts(refreshed)).toMatch(/Not recorded: Dave Example is not in/);
+      // Dave is no approver, but his client must ask for his view once the card changes.
+      expect((refreshed.refresh as { userIds: string[] }).userIds).toContain('29:aad-dave-mri');
       expect(await votes()).toEqual([]);
       expect((await listAudit(sctx.store.db)).filter((a) => a.action === 'vote.refused')).toMatchObject([{ actor: 'dave' }]);
     });
@@ -130,8 +154,11 @@ describeEachStore('Teams face', (sctx) => {
     it('passes an unknown Teams user to the approval service under a name no policy grants', async () => {
       const caseId = await insertCase(sctx.store.db);
       const answer = await vote('aad-mallory', `case:${caseId}:approve`);
+      // Decided without the case's lock, so answered at once; audited afterwards.
       expect(texts(cardOf(answer.body).value)).toMatch(/Not recorded: .*teams:aad-mallory/);
+      await h.face.drain();
       expect(await votes()).toEqual([]);
+      expect((await listAudit(sctx.store.db)).filter((a) => a.action === 'vote.refused')).toMatchObject([{ actor: 'teams:aad-mallory', after: { code: 'PD_VOTE_UNKNOWN_PERSON' } }]);
     });
 
     it('refuses an action id that disagrees with its value, and forged values, auditing each', async () => {
@@ -159,6 +186,7 @@ describeEachStore('Teams face', (sctx) => {
     it('answers a refresh with the current card, votes included', async () => {
       const caseId = await insertCase(sctx.store.db);
       await vote('aad-alice', `case:${caseId}:approve`);
+      await h.face.drain();
       const answer = await h.send(
         cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId: 'aad-bob', verb: 'patchdeck.refresh', data: { caseId, purpose: 'alert' }, trigger: 'automatic' }),
         await h.fake.signToken(),

@@ -34,11 +34,14 @@ describeEachStore('one person on Slack and Teams', (sctx) => {
     const teamsVote = async (aadObjectId: string) =>
       h.send(cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId, verb: 'patchdeck.vote', data: { value: `case:${caseId}:approve` } }), await h.fake.signToken());
     expect((await teamsVote('aad-alice')).status).toBe(200);
+    // The invoke is answered before the vote is counted: wait for the face's queued work.
+    await h.face.drain();
     const votes = () => sctx.store.db.selectFrom('votes').select(['person', 'via']).orderBy('id').execute();
     expect(await votes()).toEqual([{ person: 'alice', via: 'slack' }]);
     expect((await sctx.store.db.selectFrom('cases').select('state').where('id', '=', caseId).executeTakeFirstOrThrow()).state).toBe('awaiting_approval');
     // Bob in Teams is the second approver.
     await teamsVote('aad-bob');
+    await h.face.drain();
     expect(await votes()).toEqual([{ person: 'alice', via: 'slack' }, { person: 'bob', via: 'teams' }]);
     expect((await sctx.store.db.selectFrom('cases').select('state').where('id', '=', caseId).executeTakeFirstOrThrow()).state).toBe('approved');
   });

@@ -1,0 +1,81 @@
+import type { VoteStage } from '../../core/types.js';
+
+/**
+ * What the Teams face remembers between an invoke and the work it queued, in this process only.
+ *
+ * A vote is answered before it is counted, so the clicker learns the outcome later: when the card is
+ * updated, Teams asks again for their own view of it (a card refresh), and that answer carries the
+ * outcome kept here. Activity ids seen recently let a replayed invoke be refused at once, with a
+ * visible reason; castVote's receipt in the database catches a replay this process did not see.
+ */
+export interface ClickNotice {
+  text: string;
+  tone: 'attention' | 'good';
+}
+
+/** How long a clicker's outcome is shown on their refreshed card. */
+const NOTICE_KEPT_MS = 2 * 60 * 1000;
+/** Bot Framework tokens live about an hour; an invoke replayed later is refused by its token. */
+const SEEN_KEPT_MS = 60 * 60 * 1000;
+/** Bounds on memory: past these, the oldest entries go first. */
+const MAX_NOTICES = 10_000;
+const MAX_SEEN = 100_000;
+
+export interface TeamsClickState {
+  /** True the first time an activity id is offered (within the hour), false for a replay. */
+  firstSighting(activityId: string, nowMs: number): boolean;
+  /** The clicker's vote at `stage` of `caseId` is queued; a refresh meanwhile says so. */
+  votePending(aadObjectId: string, caseId: number, stage: VoteStage): void;
+  voteSettled(aadObjectId: string, caseId: number, stage: VoteStage, notice: ClickNotice, nowMs: number): void;
+  noticeFor(aadObjectId: string, caseId: number, stage: VoteStage, nowMs: number): ClickNotice | null;
+  /** The Teams user id (MRI) last stored for an Entra object id, so it is written only when it changes. */
+  readonly knownUsers: Map<string, string>;
+}
+
+export const RECORDING_NOTICE: ClickNotice = { text: 'Recording your vote…', tone: 'good' };
+
+function trim<K, V>(map: Map<K, V>, max: number): void {
+  // Maps iterate in insertion order: the first keys are the oldest.
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
+  }
+}
+
+export function createTeamsClickState(): TeamsClickState {
+  const seen = new Map<string, number>();
+  const notices = new Map<string, { notice: ClickNotice; until: number | null }>();
+  const key = (aad: string, caseId: number, stage: VoteStage) => `${aad}\u0000${caseId}\u0000${stage}`;
+  return {
+    firstSighting(activityId, nowMs) {
+      const until = seen.get(activityId);
+      if (until !== undefined && until > nowMs) return false;
+      seen.delete(activityId);
+      seen.set(activityId, nowMs + SEEN_KEPT_MS);
+      trim(seen, MAX_SEEN);
+      return true;
+    },
+    votePending(aad, caseId, stage) {
+      const k = key(aad, caseId, stage);
+      notices.delete(k);
+      notices.set(k, { notice: RECORDING_NOTICE, until: null });
+      trim(notices, MAX_NOTICES);
+    },
+    voteSettled(aad, caseId, stage, notice, nowMs) {
+      const k = key(aad, caseId, stage);
+      notices.delete(k);
+      notices.set(k, { notice, until: nowMs + NOTICE_KEPT_MS });
+      trim(notices, MAX_NOTICES);
+    },
+    noticeFor(aad, caseId, stage, nowMs) {
+      const entry = notices.get(key(aad, caseId, stage));
+      if (entry === undefined) return null;
+      if (entry.until !== null && entry.until <= nowMs) {
+        notices.delete(key(aad, caseId, stage));
+        return null;
+      }
+      return entry.notice;
+    },
+    knownUsers: new Map(),
+  };
+}
