@@ -9,6 +9,7 @@ import { createViewRenderer, VIEWS_DIR } from './render.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerCaseRoutes } from './routes/cases.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
+import { registerCveRoutes } from './routes/cves.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerRebootRoutes } from './routes/reboots.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
@@ -77,6 +78,7 @@ export function createWebApp(deps: WebAppDeps): Application {
   registerRolloutRoutes(app, web);
   registerRebootRoutes(app, web);
   registerComplianceRoutes(app, web);
+  registerCveRoutes(app, web);
 
   app.use((req, res) => {
     sendErrorPage(web, req, res, 404, 'Page not found', 'There is nothing at this address. Go back to the dashboard.');
