@@ -86,7 +86,7 @@ describeEachStore('web console over HTTP', (db) => {
     const rolloutId = await seedRollout(db.store, caseId, 'deploying', [{ hostId: web1, hostName: 'web-01', wave: 0, ring: 'pilot', state: 'verified' }]);
     await start();
     const html = await (await fetch(`${server.url}/cases/${caseId}`)).text();
-    expect(html).toContain('CVE-2023-5363, CVE-2023-5678');
+    expect(html).toContain('<a href="/cves/CVE-2023-5363" title="Every source about CVE-2023-5363">CVE-2023-5363</a>, <a href="/cves/CVE-2023-5678" title="Every source about CVE-2023-5678">CVE-2023-5678</a>');
     expect(html).toContain('used in ransomware campaigns');
     expect(html).toContain('web-01');
     expect(html).toContain('3.0.2-0ubuntu1.12');
