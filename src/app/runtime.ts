@@ -15,6 +15,8 @@ import type { JobHandlers } from '../workflow/jobs.js';
 import { createNotificationJobHandlers, type Notifier } from '../workflow/notifications.js';
 import { createConsoleDirectNotifier, createRebootJobHandlers, type DirectNotifier } from '../workflow/reboots.js';
 import { createRolloutJobHandlers } from '../workflow/rollouts.js';
+import { createDigestJobHandlers } from '../workflow/digest.js';
+import { createSlaJobHandlers } from '../workflow/sla-sweep.js';
 
 /** Everything one Patchdeck instance runs on, wired once. */
 export interface Runtime {
@@ -81,6 +83,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...createNotificationJobHandlers({ notifiers, people: config.people }),
       ...createRolloutJobHandlers({ connectors }),
       ...createRebootJobHandlers({ notifiers: directNotifiers }),
+      ...createSlaJobHandlers({ directNotifiers }),
+      ...createDigestJobHandlers({ notifiers }),
       ...createApprovalJobHandlers(),
       ...createExemptionJobHandlers(),
     };

@@ -5,6 +5,7 @@ import { PatchdeckError } from '../core/errors.js';
 import { enqueueJob } from '../store/jobs.js';
 import { acquireLease, releaseLease } from '../store/leases.js';
 import type { WorkflowContext } from '../workflow/context.js';
+import { channelTimeZone } from '../workflow/channel-policy.js';
 import { JOB_KINDS } from '../workflow/jobs.js';
 
 export const SCHEDULER_LEASE = 'scheduler';
@@ -22,6 +23,8 @@ export interface ScheduleEntry {
   cron: string;
   /** Only enqueues a job; the work happens in the worker. */
   job: { kind: string; payload: Record<string, unknown> };
+  /** The zone the cron expression is read in; default: the team's `timezone`. */
+  timezone?: string;
 }
 
 /** Every schedule Patchdeck runs, derived from config. Validated at start-up, naming the setting at fault. */
@@ -36,8 +39,23 @@ export function scheduleEntries(config: Config): ScheduleEntry[] {
   const housekeeping: ScheduleEntry[] = [
     { name: 'approvals.sweep', cron: '*/15 * * * *', job: { kind: JOB_KINDS.approvalsSweep, payload: {} } },
     { name: 'exemptions.expire', cron: '7 * * * *', job: { kind: JOB_KINDS.exemptionsExpire, payload: {} } },
+    // SLA reminders and breach escalations, each once per case.
+    { name: 'sla.sweep', cron: '*/15 * * * *', job: { kind: JOB_KINDS.slaSweep, payload: {} } },
   ];
-  return [...feeds, ...housekeeping];
+  // One daily digest per channel in digest mode, at its time in the channel's own zone.
+  const digests: ScheduleEntry[] = Object.entries(config.routing.channels).flatMap(([channel, settings]) => {
+    if (!settings.digest) return [];
+    const [hour, minute] = settings.digest.at.split(':').map(Number);
+    return [
+      {
+        name: `digest.send:${channel}`,
+        cron: `${minute} ${hour} * * *`,
+        job: { kind: JOB_KINDS.digestSend, payload: { channel } },
+        timezone: channelTimeZone(config, channel),
+      },
+    ];
+  });
+  return [...feeds, ...housekeeping, ...digests];
 }
 
 /**
@@ -72,7 +90,7 @@ export function startScheduler(ctx: WorkflowContext, options: { owner?: string; 
   const tasks: ScheduledTask[] = entries.map((entry) =>
     schedule(entry.cron, () => void fire(entry.name).catch((error) => ctx.logger.error({ err: (error as Error).message }, 'schedule failed')), {
       name: entry.name,
-      timezone: ctx.config.timezone,
+      timezone: entry.timezone ?? ctx.config.timezone,
     }),
   );
   const ready = renew();

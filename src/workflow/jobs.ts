@@ -25,5 +25,6 @@ export const JOB_KINDS = {
   rebootNotify: 'reboot.notify',
   rebootUpdate: 'reboot.update',
   slaSweep: 'sla.sweep',
+  slaEscalatePerson: 'sla.escalate_person',
   digestSend: 'digest.send',
 } as const;

@@ -179,7 +179,8 @@ export async function startRollout(ctx: WorkflowContext, input: { caseId: number
           },
         },
       ],
-      jobs: pilot.map((t) => targetJob(Number(t.id))),
+      // One progress message per case, posted now and rewritten in place as the rollout moves.
+      jobs: [...pilot.map((t) => targetJob(Number(t.id))), { kind: JOB_KINDS.chatPost, payload: { caseId: input.caseId, purpose: 'progress' }, uniqueKey: `case:${input.caseId}:progress` }],
     });
   });
 }
@@ -391,7 +392,9 @@ async function setRolloutState(
 ): Promise<void> {
   const now = ctx.clock.now().toISOString();
   await trx.updateTable('rollouts').set({ state: to, updated_at: now, ...set }).where('id', '=', rolloutId).execute();
+  const { case_id: caseId, current_wave: wave } = await trx.selectFrom('rollouts').select(['case_id', 'current_wave']).where('id', '=', rolloutId).executeTakeFirstOrThrow();
   await recordChange(trx, ctx, {
+    jobs: [{ kind: JOB_KINDS.chatUpdate, payload: { caseId: Number(caseId), purpose: 'progress' }, uniqueKey: `rollout:${rolloutId}:progress:${to}:${Number(wave)}` }],
     audit: [
       {
         actor: SYSTEM_ACTOR,

@@ -30,3 +30,15 @@ describeEachStore('scheduler', (s) => {
     expect(jobs).toEqual([{ kind: 'feeds.poll', payload: JSON.stringify({ feed: 'kev' }) }]);
   });
 });
+
+it('sweeps SLAs every 15 minutes and sends each digest channel\'s digest daily at its time in its own zone', () => {
+  const config = parseConfig({
+    timezone: 'UTC',
+    routing: { channels: { '#patching': { timezone: 'Europe/Berlin', digest: { at: '09:30' } }, '#quiet': { quietHours: { start: '22:00', end: '07:00' } } } },
+  });
+  const entries = scheduleEntries(config);
+  expect(entries.find((e) => e.name === 'sla.sweep')).toEqual({ name: 'sla.sweep', cron: '*/15 * * * *', job: { kind: 'sla.sweep', payload: {} } });
+  expect(entries.filter((e) => e.name.startsWith('digest.send'))).toEqual([
+    { name: 'digest.send:#patching', cron: '30 9 * * *', job: { kind: 'digest.send', payload: { channel: '#patching' } }, timezone: 'Europe/Berlin' },
+  ]);
+});

@@ -88,7 +88,10 @@ describeEachStore('rollout workflow', (s) => {
       ['host-004', 'pilot', 'installed', 1],
     ]);
     expect((await targetsOf(s.store.db)).filter((t) => Number(t.wave) > 0).every((t) => t.state === 'queued')).toBe(true);
-    expect(await queuedJobs(s.store.db, 'chat.post')).toEqual([{ payload: { caseId, purpose: 'signoff' }, uniqueKey: `case:${caseId}:signoff` }]);
+    expect(await queuedJobs(s.store.db, 'chat.post')).toEqual([
+      { payload: { caseId, purpose: 'progress' }, uniqueKey: `case:${caseId}:progress` },
+      { payload: { caseId, purpose: 'signoff' }, uniqueKey: `case:${caseId}:signoff` },
+    ]);
 
     expect(await castVote(ctx, { caseId, stage: 'pilot_signoff', personId: 'bob', decision: 'approve', via: 'slack' })).toMatchObject({ outcome: 'signed_off' });
     clock.advance(60_000);
@@ -115,6 +118,16 @@ describeEachStore('rollout workflow', (s) => {
     const caseMoves = (await listAudit(s.store.db, { subjectType: 'case', subjectId: caseId })).filter((e) => e.action === 'case.state_changed').map((e) => (e.after as { state: string }).state);
     expect(caseMoves).toEqual(['approved', 'piloting', 'pilot_signed_off', 'deploying', 'completed']);
     expect(await verifyAuditChain(s.store.db)).toBeNull();
+    // Progress is one message per case, rewritten at every rollout step rather than posted again.
+    const progress = (await queuedJobs(s.store.db, 'chat.update')).filter((j) => j.payload.purpose === 'progress');
+    expect(progress.map((j) => j.uniqueKey)).toEqual([
+      `rollout:${rollout.id}:progress:awaiting_signoff:0`,
+      `rollout:${rollout.id}:progress:deploying:1`,
+      `rollout:${rollout.id}:progress:deploying:2`,
+      `rollout:${rollout.id}:progress:deploying:3`,
+      `rollout:${rollout.id}:progress:completed:3`,
+    ]);
+    expect((await queuedJobs(s.store.db, 'chat.post')).filter((j) => j.payload.purpose === 'progress')).toHaveLength(1);
   });
 
   it('halts after a pilot with too many failures and posts a halt notice', async () => {
@@ -126,7 +139,10 @@ describeEachStore('rollout workflow', (s) => {
     expect(rollout.state).toBe('halted');
     expect(rollout.halted_reason).toBe('pilot (wave 0): 2 of 2 hosts failed (100%: 2 installs), above the 20% limit');
     expect(await caseState(s.store.db, caseId)).toBe('halted');
-    expect(await queuedJobs(s.store.db, 'chat.post')).toEqual([{ payload: { caseId, purpose: 'halt' }, uniqueKey: `rollout:${Number(rollout.id)}:halt` }]);
+    expect(await queuedJobs(s.store.db, 'chat.post')).toEqual([
+      { payload: { caseId, purpose: 'progress' }, uniqueKey: `case:${caseId}:progress` },
+      { payload: { caseId, purpose: 'halt' }, uniqueKey: `rollout:${Number(rollout.id)}:halt` },
+    ]);
     const targets = await targetsOf(s.store.db);
     expect(targets.filter((t) => t.state === 'failed').map((t) => t.detail?.length)).toHaveLength(2);
     expect(targets.filter((t) => t.state === 'queued')).toHaveLength(10);
