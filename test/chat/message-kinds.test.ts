@@ -67,6 +67,12 @@ const SAMPLES: Record<MessageKind, ChatMessage> = {
   ),
   sla_reminder: buildCaseMessage(VIEW, 'sla_reminder', OPTS),
   sla_breach: buildCaseMessage({ ...VIEW, dueAt: '2026-11-23T08:00:00.000Z' }, 'sla_breach', OPTS),
+  withdrawn: buildCaseMessage(
+    { ...VIEW, state: 'not_applicable', rollout: null, reasons: ['Advisory withdrawn by osv on 2026-11-23 10:00 (CET): exposures resolved, case closed'] },
+    'withdrawn',
+    OPTS,
+  ),
+  withdrawn: buildCaseMessage({ ...VIEW, state: 'not_applicable', reasons: ['OSV withdrew GHSA-xxxx on 2026-11-22'], rollout: null }, 'withdrawn', OPTS),
   digest: buildDigestMessage(
     '#patching',
     [
