@@ -15,6 +15,7 @@ import type { JobHandlers } from '../workflow/jobs.js';
 import { createNotificationJobHandlers, type Notifier } from '../workflow/notifications.js';
 import { createConsoleDirectNotifier, createRebootJobHandlers, type DirectNotifier } from '../workflow/reboots.js';
 import { createRolloutJobHandlers } from '../workflow/rollouts.js';
+import { createWithdrawalJobHandlers } from '../workflow/withdrawals.js';
 import { createDigestJobHandlers } from '../workflow/digest.js';
 import { createSlaJobHandlers } from '../workflow/sla-sweep.js';
 
@@ -87,6 +88,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...createDigestJobHandlers({ notifiers }),
       ...createApprovalJobHandlers(),
       ...createExemptionJobHandlers(),
+      ...createWithdrawalJobHandlers(),
     };
     return {
       ctx,

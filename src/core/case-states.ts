@@ -11,7 +11,8 @@ const TRANSITIONS: Readonly<Record<CaseState, readonly CaseState[]>> = {
   awaiting_approval: ['approved', 'rejected', 'deferred', 'not_applicable', 'mitigated'],
   deferred: ['awaiting_approval', 'not_applicable', 'mitigated'],
   // `completed` straight from `approved`: nothing was left to patch when the rollout was due to start.
-  approved: ['testing', 'piloting', 'completed'],
+  // `not_applicable`: its advisory was withdrawn before the rollout started (workflow/withdrawals.ts).
+  approved: ['testing', 'piloting', 'completed', 'not_applicable'],
   rejected: ['reviewed'],
   testing: ['piloting', 'halted'],
   piloting: ['pilot_signed_off', 'halted'],

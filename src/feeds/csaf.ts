@@ -263,6 +263,21 @@ function trustOf(provenance: AdvisoryProvenance | undefined): AdvisoryTrust {
   return provenance.verification === 'signed' || provenance.origin === 'file' ? 'authoritative' : 'hint';
 }
 
+const REJECTED = /^\s*\*\*\s*REJECT(ED)?\s*\*\*/i;
+
+/**
+ * When the document withdraws its advisory: CSAF 2.1's `csaf_withdrawn` profile, or every CVE it is
+ * about rejected (`** REJECT **` in the CVE's description, as CVE and NVD records mark them). The
+ * time is the document's current release; null when it is not withdrawn (or gives no time).
+ */
+function withdrawnAt(csaf: CsafDocument): string | null {
+  const vulnerabilities = csaf.vulnerabilities ?? [];
+  const rejected =
+    vulnerabilities.length > 0 && vulnerabilities.every((v) => (v.notes ?? []).some((n) => REJECTED.test(n.text ?? '') || REJECTED.test(n.title ?? '')));
+  if (csaf.document.category !== 'csaf_withdrawn' && !rejected) return null;
+  return toIsoOrNull(csaf.document.tracking.current_release_date) ?? toIsoOrNull(csaf.document.tracking.initial_release_date);
+}
+
 function toAdvisory(csaf: CsafDocument, provenance: AdvisoryProvenance | undefined): AdvisoryInput {
   const { document } = csaf;
   const vulnerabilities = csaf.vulnerabilities ?? [];
@@ -296,7 +311,7 @@ function toAdvisory(csaf: CsafDocument, provenance: AdvisoryProvenance | undefin
     url: document.references?.find((r) => r.category === 'self' && r.url)?.url ?? null,
     publishedAt: toIsoOrNull(document.tracking.initial_release_date),
     modifiedAt: toIsoOrNull(document.tracking.current_release_date),
-    withdrawnAt: null,
+    withdrawnAt: withdrawnAt(csaf),
     cves: unique(vulnerabilities.map((v) => (v.cve ? cveFromAlias(v.cve) : null)).filter((c): c is string => c !== null)),
     affected: affectedPackages(products, statuses),
     cvss: cvss(vulnerabilities),

@@ -8,6 +8,7 @@ import type { AdvisoryInput, EpssScoreInput } from '../core/types.js';
 import { getFeedPlugin } from '../feeds/index.js';
 import type { FeedCollection, FeedDocument, FeedParseError, FeedPlugin, FeedReader, QuarantinedDocument } from '../feeds/types.js';
 import { fetchBounded, type FetchDocument } from '../net/fetch.js';
+import type { Executor } from '../store/db.js';
 import {
   getFeedValidators,
   loadContentHashes,
@@ -381,6 +382,7 @@ async function storeAdvisories(
       else updated++;
       writes.push(candidate);
     }
+    const withdrawn = await newlyWithdrawn(trx, writes);
     await writeAdvisories(trx, writes, now);
     const facts = await writeEpssScores(trx, parsed.epss);
     added += facts.added;
@@ -435,13 +437,43 @@ async function storeAdvisories(
           subjectId: feed.name,
           after: { security: true, kind: feed.kind, location: document.location, reason: document.reason, detail: document.detail, sha256: sha256Hex(document.body) },
         })),
+        ...withdrawn.map((advisory) => ({
+          actor,
+          action: 'advisory.withdrawn',
+          subjectType: 'advisory',
+          subjectId: advisory.id,
+          after: { source: advisory.source, feed: feed.name, withdrawnAt: advisory.withdrawnAt },
+        })),
       ],
+      // Its exposures, cases and alerts are dealt with by the job (workflow/withdrawals.ts), committed with this run.
+      jobs: withdrawn.map((advisory) => ({
+        kind: JOB_KINDS.advisoryWithdrawn,
+        payload: { advisoryId: advisory.id },
+        uniqueKey: `advisory:${advisory.id}:withdrawn:${advisory.withdrawnAt}`,
+      })),
     });
     for (const document of parsed.quarantined) {
       ctx.logger.warn({ feed: feed.name, location: document.location, reason: document.reason }, 'feed document quarantined');
     }
     return result;
   });
+}
+
+/** Advisories about to be written withdrawn whose stored record is not: they withdraw what was raised for them. */
+async function newlyWithdrawn(trx: Executor, writes: AdvisoryWrite[]): Promise<AdvisoryInput[]> {
+  const candidates = writes.map((w) => w.advisory).filter((a) => a.withdrawnAt !== null);
+  if (candidates.length === 0) return [];
+  const stored = new Map<string, string | null>();
+  for (let i = 0; i < candidates.length; i += 1000) {
+    const rows = await trx
+      .selectFrom('advisories')
+      .select(['id', 'withdrawn_at'])
+      .where('id', 'in', candidates.slice(i, i + 1000).map((a) => a.id))
+      .execute();
+    for (const row of rows) stored.set(row.id, row.withdrawn_at);
+  }
+  // A record first seen already withdrawn never raised anything.
+  return candidates.filter((a) => stored.has(a.id) && stored.get(a.id) === null);
 }
 
 /** A 304 answer: the run succeeded, nothing was parsed, the stored data and item count stay. */

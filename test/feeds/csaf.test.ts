@@ -203,6 +203,19 @@ describe('csaf parse', () => {
     ]);
   });
 
+  it('reads a withdrawn document (CSAF 2.1 csaf_withdrawn) or one whose every CVE is rejected as withdrawn, at its current release', async () => {
+    const base = JSON.parse(readFileSync(REDHAT, 'utf8')) as { document: { category: string; tracking: { current_release_date: string } }; vulnerabilities: { notes?: unknown[] }[] };
+    const parse = async (doc: unknown) => (await csafFeed.parse([{ location: 'r.json', body: Buffer.from(JSON.stringify(doc)) }], { feedName: 'csaf' })).advisories[0]!;
+    expect((await parse(base)).withdrawnAt).toBeNull();
+    const released = new Date(base.document.tracking.current_release_date).toISOString();
+    expect((await parse({ ...base, document: { ...base.document, category: 'csaf_withdrawn' } })).withdrawnAt).toBe(released);
+    const rejected = { ...base, vulnerabilities: base.vulnerabilities.map((v) => ({ ...v, notes: [{ category: 'description', text: '** REJECT ** This candidate was withdrawn by its CNA.' }] })) };
+    expect((await parse(rejected)).withdrawnAt).toBe(released);
+    // One rejected CVE among others does not withdraw the advisory.
+    const partly = { ...base, vulnerabilities: [...base.vulnerabilities, { cve: 'CVE-2099-0001', notes: [{ category: 'description', text: '** REJECT ** duplicate' }] }] };
+    expect((await parse(partly)).withdrawnAt).toBeNull();
+  });
+
   it('treats a document parsed without provenance as a hint', async () => {
     const result = await csafFeed.parse([{ location: 'r.json', body: readFileSync(REDHAT) }], { feedName: 'csaf' });
     expect(result.advisories[0]!.trust).toBe('hint');

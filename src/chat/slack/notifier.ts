@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { ChatMessage } from '../../core/messages.js';
-import type { Notifier } from '../../workflow/notifications.js';
+import type { Notifier, PostOptions } from '../../workflow/notifications.js';
 import { renderSlackMessage } from './render.js';
 
 /** Slack allows about one chat.postMessage per second per channel; chat.update shares the pace. */
@@ -65,9 +65,10 @@ export function createSlackNotifier(client: webApi.WebClient, options: SlackNoti
   const pacer = createChannelPacer(options.channelSpacingMs ?? SLACK_CHANNEL_SPACING_MS);
   return {
     platform: 'slack',
-    async post(channel: string, message: ChatMessage) {
+    async post(channel: string, message: ChatMessage, options?: PostOptions) {
       const { text, blocks } = renderSlackMessage(message);
-      const answer = await pacer.run(channel, () => client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false }));
+      const thread = options?.threadTs === undefined ? {} : { thread_ts: options.threadTs };
+      const answer = await pacer.run(channel, () => client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false, ...thread }));
       if (typeof answer.ts !== 'string' || typeof answer.channel !== 'string') {
         throw new Error(`Slack chat.postMessage to ${channel} answered without a channel and ts`);
       }

@@ -18,7 +18,7 @@ const SEVERITY_COLOR: Record<Severity, string> = { critical: 'Attention', high: 
 const ACTION_STYLE = { primary: 'positive', danger: 'destructive', default: 'default' } as const;
 
 /** Which stored case message a card shows, so a refresh can rebuild it; other kinds are not refreshed. */
-const PURPOSE_OF_KIND: Partial<Record<MessageKind, CaseMessagePurpose>> = { alert: 'alert', signoff_request: 'signoff', halt: 'halt' };
+const PURPOSE_OF_KIND: Partial<Record<MessageKind, CaseMessagePurpose>> = { alert: 'alert', signoff_request: 'signoff', halt: 'halt', withdrawn: 'withdrawn' };
 
 export function purposeOfMessage(message: ChatMessage): CaseMessagePurpose | null {
   return PURPOSE_OF_KIND[message.kind] ?? null;
