@@ -72,7 +72,6 @@ const SAMPLES: Record<MessageKind, ChatMessage> = {
     'withdrawn',
     OPTS,
   ),
-  withdrawn: buildCaseMessage({ ...VIEW, state: 'not_applicable', reasons: ['OSV withdrew GHSA-xxxx on 2026-11-22'], rollout: null }, 'withdrawn', OPTS),
   digest: buildDigestMessage(
     '#patching',
     [
