@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
-import { createSilentLogger } from '../src/app/logger.js';
+import { pino } from 'pino';
 import { parseConfig } from '../src/config/load.js';
 import { fixedClock } from '../src/core/clock.js';
 import { affectedPackageNames, matchAdvisory, matchPackageTriples, type AdvisoryAffected } from '../src/core/matching.js';
@@ -64,7 +64,7 @@ function advisoryEntry(name: string, fixed: string): AffectedPackage {
 }
 
 /** Bulk-loads the fleet and the advisories with prepared statements: the import path is not what is measured here. */
-function generate(file: string): void {
+export function generate(file: string): void {
   const db = new SqliteDatabase(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
@@ -162,26 +162,49 @@ interface AssessFigures {
   peakMb: number;
   exposures: number;
   oneSeconds: number;
+  oneExposures: number;
+  hostSeconds: number;
+  /** A second full run with nothing changed. */
+  againSeconds: number;
+  /** Milliseconds per phase of each run (full, one advisory, one host), from assessAll's log line. */
+  phases?: Record<string, number>[];
 }
 
-/** Child process: runs assessAll twice (full, then after one new advisory) and prints the figures as JSON. */
+/** Child process: runs assessAll in full, for one new advisory, for one changed host, in full again, and prints the figures as JSON. */
 async function runAssessChild(file: string): Promise<void> {
   const { assessAll } = await import('../src/workflow/assess.js');
   const store = await openStore(`sqlite:${file}`);
-  const ctx = { store, clock: fixedClock(NOW), logger: createSilentLogger(), config: parseConfig({ policy: { alertThreshold: 'critical' } }) };
+  // assessAll logs its phase times at info; they go to stderr, which the parent shows with the figures.
+  const logger = pino({ level: 'info' }, pino.destination(2));
+  const ctx = { store, clock: fixedClock(NOW), logger, config: parseConfig({ policy: { alertThreshold: 'critical' } }) };
   const full = await withPeakRss(() => assessAll(ctx, { actor: 'bench' }));
   const exposures = Number((await store.db.selectFrom('exposures').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   await addOneAdvisory(store.db);
-  const one = await withPeakRss(() => assessAll(ctx, { actor: 'bench' }));
+  // What feed ingest would ask for: re-match only the advisory that arrived.
+  const one = await withPeakRss(() => assessAll(ctx, { actor: 'bench', advisoryIds: [NEW_ADVISORY] }));
+  const oneExposures = Number((await store.db.selectFrom('exposures').select((eb) => eb.fn.countAll().as('n')).where('advisory_id', '=', NEW_ADVISORY).executeTakeFirstOrThrow()).n);
+  // What an inventory import would ask for: re-match only the host that changed.
+  await store.db.updateTable('host_packages').set({ version: '1.0-1' }).where('host_id', '=', 1).where('name', '=', packageName(3)).execute();
+  const host = await withPeakRss(() => assessAll(ctx, { actor: 'bench', hostIds: [1] }));
+  // The steady state: every stored exposure is read back and compared, nothing needs writing.
+  const again = await withPeakRss(() => assessAll(ctx, { actor: 'bench' }));
   await store.close();
-  const figures: AssessFigures = { fullSeconds: full.seconds, peakMb: Math.max(full.peakMb, one.peakMb), exposures, oneSeconds: one.seconds };
+  const figures: AssessFigures = {
+    fullSeconds: full.seconds,
+    peakMb: Math.max(full.peakMb, one.peakMb, host.peakMb, again.peakMb),
+    exposures,
+    oneSeconds: one.seconds,
+    oneExposures,
+    hostSeconds: host.seconds,
+    againSeconds: again.seconds,
+  };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
-const NEW_ADVISORY = 'BENCH-NEW';
+export const NEW_ADVISORY = 'BENCH-NEW';
 
 /** One advisory on a base package (on every host) whose fix no host has yet. */
-async function addOneAdvisory(db: Executor): Promise<void> {
+export async function addOneAdvisory(db: Executor): Promise<void> {
   const entry = advisoryEntry(packageName(7), '1.2-1');
   await db
     .insertInto('advisories')
@@ -225,7 +248,10 @@ function measureAssessAll(file: string): Promise<AssessFigures | { failed: strin
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && line.startsWith('{')) return resolve(JSON.parse(line) as AssessFigures);
+      if (code === 0 && line.startsWith('{')) {
+        const phases = err.split('\n').filter((l) => l.includes('assessment finished')).map((l) => JSON.parse(l) as { ms?: Record<string, number> });
+        return resolve({ ...(JSON.parse(line) as AssessFigures), phases: phases.map((p) => p.ms ?? {}) });
+      }
       const why = signal === 'SIGKILL' ? `did not finish within ${ASSESS_CAP_S} s` : /heap out of memory/i.test(err) ? 'ran out of memory (3 GB heap)' : `exited ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`;
       resolve({ failed: why });
     });
@@ -272,11 +298,16 @@ export const benchmark: Benchmark = {
         log(`assessAll ${assess.failed}`);
         figures.push({ name: `assessAll, full (${assess.failed})`, value: ASSESS_CAP_S, unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: false });
       } else {
-        log(`assessAll stored ${assess.exposures} exposures`);
+        log(`assessAll stored ${assess.exposures} exposures; the new advisory ${assess.oneExposures}`);
+        for (const [run, phases] of ['full', 'one advisory', 'one host', 'full again'].map((run, i) => [run, assess.phases?.[i]] as const)) {
+          if (phases) log(`assessAll ${run}: ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+        }
         figures.push(
           { name: 'assessAll, full (match + store exposures)', value: round(assess.fullSeconds), unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: assess.fullSeconds <= FULL_TARGET_S },
           { name: 'assessAll: peak RSS', value: assess.peakMb, unit: 'MB', target: `≤ ${RSS_TARGET_MB} MB`, met: assess.peakMb <= RSS_TARGET_MB },
-          { name: 'assessAll after one new advisory', value: round(assess.oneSeconds), unit: 's', target: `≤ ${ONE_TARGET_S} s`, met: assess.oneSeconds <= ONE_TARGET_S },
+          { name: 'assessAll, one new advisory (advisoryIds)', value: round(assess.oneSeconds, 3), unit: 's', target: `≤ ${ONE_TARGET_S} s`, met: assess.oneSeconds <= ONE_TARGET_S },
+          { name: 'assessAll, one changed host (hostIds)', value: round(assess.hostSeconds, 3), unit: 's', target: null, met: null },
+          { name: 'assessAll, full again with nothing changed', value: round(assess.againSeconds), unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: assess.againSeconds <= FULL_TARGET_S },
         );
       }
       return figures;

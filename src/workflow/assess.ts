@@ -11,7 +11,6 @@ import { toJson } from '../store/json.js';
 import { listExemptions } from '../store/queries/exemptions.js';
 import {
   exposureKey,
-  exposureSignature,
   getExposureReasons,
   insertExposures,
   listAdvisoriesWithUnassignedExposures,
@@ -21,8 +20,9 @@ import {
   loadAdvisoryFacts,
   loadHostFacts,
   loadKevByCve,
-  loadStoredExposures,
+  forEachStoredExposurePage,
   resolveExposures,
+  sameExposureValues,
   updateExposures,
   type AdvisoryFacts,
   type AssessScope,
@@ -31,6 +31,7 @@ import {
   type ExposureValues,
   type HostFacts,
   type OpenExposureFacts,
+  type StoredExposure,
 } from '../store/queries/exposures.js';
 import { getEpss, type EpssFact } from '../store/queries/epss.js';
 import { listHostsWithTriples, listPackageTriples, loadWindowsKbsByHost } from '../store/queries/hosts.js';
@@ -122,19 +123,33 @@ export async function assessAll(ctx: WorkflowContext, options: AssessOptions): P
   const scoped = scope.advisoryIds !== undefined || scope.hostIds !== undefined;
 
   return ctx.store.transaction(async (trx) => {
+    // Phase times go into the log line: where a slow assessment spends its time.
+    const started = performance.now();
+    const ms: Record<string, number> = {};
+    const lap = (phase: string, since: number) => (ms[phase] = Math.round(performance.now() - since));
     // Exemptions that ran out re-open what they held before anything is matched.
-    await expireDueExemptions(trx, ctx, options.actor);
+    const expiry = await expireDueExemptions(trx, ctx, options.actor);
     const hosts = await loadHostFacts(trx);
     const exemptions = await listExemptions(trx);
     const nothing = scope.advisoryIds?.length === 0 || scope.hostIds?.length === 0;
     const found = nothing ? { findings: new Map<string, Finding>(), undetermined: new Set<string>() } : await findExposures(trx, ctx, scope, hosts, policy);
-    const counts = nothing
-      ? { new: 0, unchanged: 0, resolved: 0 }
+    lap('match', started);
+    const storing = performance.now();
+    const { counts, changed } = nothing
+      ? { counts: { new: 0, unchanged: 0, resolved: 0 }, changed: new Set<string>() }
       : await storeExposures(trx, { ...found, scope, sla, hosts, exemptions, now, timeZone: ctx.config.timezone });
-    const casesOpened = await openCases(trx, ctx, hosts, options.actor, nowIso);
+    // A scoped run changed exposures of some advisories only; an expired exemption may have re-opened
+    // exposures anywhere, so then every advisory is looked at, as in a full run.
+    const only = scoped && expiry.expired.length === 0 ? [...changed] : undefined;
+    lap('store', storing);
+    const opening = performance.now();
+    const casesOpened = await openCases(trx, ctx, hosts, options.actor, nowIso, only);
+    lap('cases', opening);
+    const binding = performance.now();
     // Each pending approval is bound to the plan it asks about: a changed host set voids its votes.
     const pending = await trx.selectFrom('cases').select('id').where('state', 'in', ['awaiting_approval', 'deferred']).orderBy('id', 'asc').execute();
     for (const row of pending) await refreshApprovalPlan(trx, ctx, Number(row.id));
+    lap('plans', binding);
 
     const change: ChangeRecord = { audit: [] };
     if (counts.new > 0 || counts.resolved > 0 || casesOpened.length > 0) {
@@ -147,7 +162,7 @@ export async function assessAll(ctx: WorkflowContext, options: AssessOptions): P
       });
     }
     await recordChange(trx, ctx, change);
-    ctx.logger.info({ ...counts, casesOpened, ...(scoped ? { scope: { advisories: scope.advisoryIds?.length, hosts: scope.hostIds?.length } } : {}) }, 'assessment finished');
+    ctx.logger.info({ ...counts, casesOpened, ms, ...(scoped ? { scope: { advisories: scope.advisoryIds?.length, hosts: scope.hostIds?.length } } : {}) }, 'assessment finished');
     return { exposures: counts, casesOpened };
   });
 }
@@ -285,23 +300,22 @@ function byAdvisoryPackageHost(a: Finding, b: Finding): number {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Writes what was found against what is stored in scope: new rows in batches, changed rows in bulk
- * updates (only when a decided column differs), resolved ones again found re-opened as a new
- * detection, and rows in scope no longer found resolved (except undetermined ones).
+ * Writes what was found against what is stored in scope. Stored rows are read page by page: a found
+ * one is updated in bulk when a decided column differs (a resolved one found again is re-opened as a
+ * new detection), one no longer found is resolved (unless undetermined). What is left of the findings
+ * is new and inserted in batches, in a fixed order.
  */
-async function storeExposures(trx: Executor, input: StoreInput): Promise<AssessResult['exposures']> {
+async function storeExposures(trx: Executor, input: StoreInput): Promise<{ counts: AssessResult['exposures']; changed: Set<string> }> {
   const { findings, undetermined, sla, hosts, exemptions, now, timeZone } = input;
   const nowIso = now.toISOString();
-  const stored = await loadStoredExposures(trx, input.scope);
   const counts = { new: 0, unchanged: 0, resolved: 0 };
-  let inserts: ExposureInsert[] = [];
-  const updates: ExposureUpdate[] = [];
+  /** Advisories with an exposure written: the only ones whose cases a scoped run can change. */
+  const changed = new Set<string>();
   // The SLA line and due time depend only on severity, groups and detection time.
   const slaCache = new Map<string, { dueAt: string; line: string }>();
   const noHold: ExposureHold = { status: 'open', exemptionId: null, reason: null };
 
-  for (const [key, finding] of [...findings].sort(([, a], [, b]) => byAdvisoryPackageHost(a, b))) {
-    const row = stored.get(key);
+  const decide = (finding: Finding, row: StoredExposure | undefined): { values: ExposureValues; detectedAt: string } => {
     const reopen = row !== undefined && row.status === 'resolved';
     // detected_at survives re-assessment (and exemptions), so the SLA clock does not restart.
     const detectedAt = row !== undefined && !reopen ? row.detectedAt : nowIso;
@@ -316,47 +330,65 @@ async function storeExposures(trx: Executor, input: StoreInput): Promise<AssessR
       due = { dueAt, line: `${slaChoice.reason}: due ${formatInZone(dueAt, timeZone)}` };
       slaCache.set(slaKey, due);
     }
-    const previousExemption = row !== undefined && !reopen ? row.exemptionId : null;
+    const previousExemption = row !== undefined && !reopen ? row.exemption_id : null;
     const hold =
       exemptions.length === 0 && previousExemption === null
         ? noHold
         : holdExposure({ host: host?.name ?? '', groups, advisoryId: finding.advisoryId, package: finding.package }, exemptions, previousExemption, now);
     const reasons = [finding.matchReason, ...finding.classification.reasons, due.line, ...(hold.reason === null ? [] : [hold.reason])];
-    const values: ExposureValues = {
-      installed: finding.installed,
-      fixed: finding.fixed,
-      severity,
-      reasons: toJson(reasons),
-      due_at: due.dueAt,
-      status: hold.status,
-      exemption_id: hold.exemptionId,
+    return {
+      detectedAt,
+      values: { installed: finding.installed, fixed: finding.fixed, severity, reasons: toJson(reasons), due_at: due.dueAt, status: hold.status, exemption_id: hold.exemptionId },
     };
-    if (row === undefined) {
-      counts.new++;
-      inserts.push({ host_id: finding.hostId, advisory_id: finding.advisoryId, ecosystem: finding.ecosystem, package: finding.package, ...values, detected_at: detectedAt });
-      if (inserts.length >= INSERT_BATCH) {
-        await insertExposures(trx, inserts);
-        inserts = [];
+  };
+
+  await forEachStoredExposurePage(trx, input.scope, async (rows) => {
+    const updates: ExposureUpdate[] = [];
+    const gone: number[] = [];
+    for (const row of rows) {
+      const key = exposureKey(row.hostId, row.advisoryId, row.ecosystem, row.package);
+      const finding = findings.get(key);
+      if (finding === undefined) {
+        if (row.status !== 'resolved' && !undetermined.has(key)) {
+          gone.push(row.id);
+          changed.add(row.advisoryId);
+        }
+        continue;
       }
-    } else if (reopen) {
-      // Vulnerable again (a downgrade, a re-imaged machine): a new detection, attached to a case below.
-      counts.new++;
-      updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: true });
-    } else {
-      counts.unchanged++;
-      if (exposureSignature(values) !== row.signature) updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: false });
+      // Each key is stored once, so what is left in `findings` afterwards is new.
+      findings.delete(key);
+      const { values, detectedAt } = decide(finding, row);
+      if (row.status === 'resolved') {
+        // Vulnerable again (a downgrade, a re-imaged machine): a new detection, attached to a case below.
+        counts.new++;
+        changed.add(row.advisoryId);
+        updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: true });
+      } else {
+        counts.unchanged++;
+        if (!sameExposureValues(values, row)) {
+          changed.add(row.advisoryId);
+          updates.push({ id: row.id, ...values, detected_at: detectedAt, reopen: false });
+        }
+      }
+    }
+    await updateExposures(trx, updates);
+    counts.resolved += gone.length;
+    await resolveExposures(trx, gone, nowIso);
+  });
+
+  let inserts: ExposureInsert[] = [];
+  for (const finding of [...findings.values()].sort(byAdvisoryPackageHost)) {
+    const { values, detectedAt } = decide(finding, undefined);
+    counts.new++;
+    changed.add(finding.advisoryId);
+    inserts.push({ host_id: finding.hostId, advisory_id: finding.advisoryId, ecosystem: finding.ecosystem, package: finding.package, ...values, detected_at: detectedAt });
+    if (inserts.length >= INSERT_BATCH) {
+      await insertExposures(trx, inserts);
+      inserts = [];
     }
   }
   await insertExposures(trx, inserts);
-  await updateExposures(trx, updates);
-
-  const gone: number[] = [];
-  for (const [key, row] of stored) {
-    if (row.status !== 'resolved' && !findings.has(key) && !undetermined.has(key)) gone.push(row.id);
-  }
-  counts.resolved = gone.length;
-  await resolveExposures(trx, gone, nowIso);
-  return counts;
+  return { counts, changed };
 }
 
 /** Worst first: highest severity, then earliest due, then oldest. */
@@ -369,10 +401,11 @@ const CASE_BATCH = 500;
 
 /**
  * Attaches open exposures without a case to their advisory's case, or opens one when the worst of
- * them reaches the threshold. Only advisories with such exposures can need either, so only they are read.
+ * them reaches the threshold. Only advisories with such exposures can need either, so only they are
+ * read; `only` narrows that further to the advisories a scoped run changed.
  */
-async function openCases(trx: Executor, ctx: WorkflowContext, hosts: Map<number, { groups: string[] }>, actor: string, nowIso: string): Promise<number[]> {
-  const candidates = await listAdvisoriesWithUnassignedExposures(trx);
+async function openCases(trx: Executor, ctx: WorkflowContext, hosts: Map<number, { groups: string[] }>, actor: string, nowIso: string, only?: string[]): Promise<number[]> {
+  const candidates = only === undefined ? await listAdvisoriesWithUnassignedExposures(trx) : [...only].sort(cmp);
   if (candidates.length === 0) return [];
   const cases = await trx.selectFrom('cases').select(['id', 'advisory_id']).execute();
   const caseByAdvisory = new Map(cases.map((c) => [c.advisory_id, Number(c.id)]));
@@ -386,7 +419,7 @@ async function openCases(trx: Executor, ctx: WorkflowContext, hosts: Map<number,
     for (const e of await listOpenExposuresOf(trx, batch)) byAdvisory.get(e.advisoryId)?.push(e);
     const titles = await loadAdvisoryFacts(trx, batch.filter((id) => !caseByAdvisory.has(id)));
     for (const [advisoryId, exposures] of byAdvisory) {
-      if (exposures.length === 0) continue;
+      if (!exposures.some((e) => e.caseId === null)) continue;
       const existingCase = caseByAdvisory.get(advisoryId);
       if (existingCase !== undefined) {
         await trx

@@ -70,6 +70,7 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
       host: 'legacy-01',
       advisory: 'USN-4705-1',
       cves: ['CVE-2021-3156', 'CVE-2021-23239'],
+      ecosystem: 'Ubuntu:16.04:LTS',
       package: 'sudo',
       installed: '1.8.16-0ubuntu1.9',
       fixed: '1.8.16-0ubuntu1.10',
@@ -88,6 +89,7 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
       ],
       due_at: '2026-11-30T09:00:00.000Z',
       status: 'open',
+      exemption_id: null,
     });
     const web = JSON.parse((await run('exposures', 'list', '--host', 'web-01', '--severity', 'high', '--json')).out) as Record<string, unknown>[];
     expect(web.map((e) => [e.advisory, e.package])).toEqual([
@@ -96,6 +98,29 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
     ]);
     expect(JSON.parse((await run('exposures', 'list', '--status', 'resolved', '--json')).out)).toEqual([]);
     expect(JSON.parse((await run('exposures', 'list', '--status', 'all', '--json')).out)).toHaveLength(7);
+  });
+
+  it('names the exemption holding an exposure in the JSON', async () => {
+    await importAndAssess();
+    const added = await run('exemptions', 'add', '--host', 'legacy-01', '--advisory', 'USN-4705-1', '--control', 'isolated VLAN', '--approved-by', 'alice', '--for', '30d', '--json');
+    expect(added.code, added.err).toBe(0);
+    const id = (JSON.parse(added.out) as { id: number }).id;
+    const held = JSON.parse((await run('exposures', 'list', '--status', 'exempt', '--json')).out) as Record<string, unknown>[];
+    expect(held.map((e) => [e.host, e.advisory, e.status, e.exemption_id])).toEqual([['legacy-01', 'USN-4705-1', 'exempt', id]]);
+  });
+
+  it('assesses only the named advisories or hosts, and refuses unknown ones', async () => {
+    expect((await run('inventory', 'import', 'hosts.json')).code).toBe(0);
+    const one = await run('assess', '--advisory', 'USN-4705-1', '--json');
+    expect(one.code, one.err).toBe(0);
+    expect(JSON.parse(one.out)).toEqual({ exposures: { new: 1, unchanged: 0, resolved: 0 }, casesOpened: [1] });
+    const host = await run('assess', '--host', 'web-01', '--host', 'legacy-01', '--json');
+    expect(JSON.parse(host.out).exposures).toEqual({ new: 4, unchanged: 1, resolved: 0 });
+    expect((await run('assess', '--json')).out).toContain('"new":');
+    const unknownAdvisory = await run('assess', '--advisory', 'USN-0000-0');
+    expect(unknownAdvisory).toMatchObject({ code: 1, err: expect.stringContaining('no advisory "USN-0000-0"') });
+    const unknownHost = await run('assess', '--host', 'nobody');
+    expect(unknownHost).toMatchObject({ code: 1, err: expect.stringContaining('no host named "nobody"') });
   });
 
   it('prints exposures as a table with due times in the configured zone', async () => {

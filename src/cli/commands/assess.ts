@@ -1,10 +1,14 @@
 import { Option, type Command } from 'commander';
+import { PatchdeckError } from '../../core/errors.js';
 import { formatInZone } from '../../core/time.js';
 import { CASE_STATES, SEVERITIES, type CaseState, type Severity } from '../../core/types.js';
 import { listCases } from '../../store/queries/cases.js';
-import { EXPOSURE_STATUSES, listExposures, type ExposureStatus, type ExposureView } from '../../store/queries/exposures.js';
+import { EXPOSURE_STATUSES, findAdvisoryIds, listExposures, type ExposureStatus, type ExposureView } from '../../store/queries/exposures.js';
+import { loadHostsByName } from '../../store/queries/hosts.js';
 import { assessAll } from '../../workflow/assess.js';
 import { withContext, writeJson, writeTable, type CliDeps } from '../io.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Who a CLI run acts as, for audit records and `requested_by`. */
 export function cliActor(deps: CliDeps): string {
@@ -17,6 +21,7 @@ export function exposureToJson(e: ExposureView) {
     host: e.host,
     advisory: e.advisoryId,
     cves: e.cves,
+    ecosystem: e.ecosystem,
     package: e.package,
     installed: e.installed,
     fixed: e.fixed,
@@ -24,6 +29,8 @@ export function exposureToJson(e: ExposureView) {
     reasons: e.reasons,
     due_at: e.dueAt,
     status: e.status,
+    /** The exemption or mitigation holding it, or that held it before it was re-opened. */
+    exemption_id: e.exemptionId,
   };
 }
 
@@ -39,10 +46,27 @@ export function registerAssessCommands(program: Command, deps: CliDeps): void {
   program
     .command('assess')
     .description('Match advisories against the inventory, store exposures with severity and due time, and open cases for those at or above the alert threshold')
+    .option('--advisory <id>', 'only this advisory (new or changed); repeat for more', collect, [])
+    .option('--host <name>', 'only this host (changed inventory); repeat for more', collect, [])
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { advisory: string[]; host: string[]; json?: boolean }) => {
       await withContext(deps, async (ctx) => {
-        const result = await assessAll(ctx, { actor: cliActor(deps) });
+        const scope: { advisoryIds?: string[]; hostIds?: number[] } = {};
+        if (options.advisory.length > 0) {
+          const known = await findAdvisoryIds(ctx.store.db, options.advisory);
+          const missing = options.advisory.filter((id) => !known.has(id));
+          if (missing.length > 0) throw new PatchdeckError('PD_ADVISORY_NOT_FOUND', `no advisory "${missing[0]}"; check the id in \`patchdeck exposures list\``, { status: 404 });
+          scope.advisoryIds = options.advisory;
+        }
+        if (options.host.length > 0) {
+          const byName = await loadHostsByName(ctx.store.db);
+          scope.hostIds = options.host.map((name) => {
+            const host = byName.get(name);
+            if (host === undefined) throw new PatchdeckError('PD_HOST_NOT_FOUND', `no host named "${name}"; see \`patchdeck hosts list\``, { status: 404 });
+            return host.id;
+          });
+        }
+        const result = await assessAll(ctx, { actor: cliActor(deps), ...scope });
         if (options.json) {
           writeJson(deps.io, result);
           return;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { WINDOWS_KB_ECOSYSTEM, withRemediationSupersedence, type AdvisoryAffected } from '../../core/matching.js';
 import type { AdvisoryRemediation, AffectedPackage, Criticality, KevFacts, Severity } from '../../core/types.js';
@@ -111,6 +110,15 @@ export async function listMatchAdvisories(db: Executor, scope: AssessScope = {})
     }
   }
   return out;
+}
+
+/** Which of the given advisory ids are stored (in any state). */
+export async function findAdvisoryIds(db: Executor, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunk([...new Set(ids)], 500)) {
+    for (const r of await db.selectFrom('advisories').select('id').where('id', 'in', part).execute()) found.add(r.id);
+  }
+  return found;
 }
 
 /** Authoritative, non-withdrawn advisories with a Windows KB entry (MSRC), optionally only some. */
@@ -226,44 +234,44 @@ export interface ExposureValues {
   exemption_id: number | null;
 }
 
-/** A digest of the decided columns: equal digests mean there is nothing to write. */
-export function exposureSignature(v: ExposureValues): string {
-  return createHash('sha1')
-    .update(JSON.stringify([v.installed, v.fixed, v.severity, v.reasons, v.due_at, v.status, v.exemption_id]))
-    .digest('base64');
+/** Whether the decided columns are the same: nothing to write then. */
+export function sameExposureValues(a: ExposureValues, b: ExposureValues): boolean {
+  return (
+    a.installed === b.installed &&
+    a.fixed === b.fixed &&
+    a.severity === b.severity &&
+    a.reasons === b.reasons &&
+    a.due_at === b.due_at &&
+    a.status === b.status &&
+    a.exemption_id === b.exemption_id
+  );
 }
 
 export const exposureKey = (hostId: number, advisoryId: string, ecosystem: string, pkg: string) => `${hostId}\u0000${advisoryId}\u0000${ecosystem}\u0000${pkg}`;
 
-/** What assessment needs of a stored exposure to decide between insert, update, re-open and resolve. */
-export interface StoredExposure {
+/** A stored exposure as assessment compares it with what it found. */
+export interface StoredExposure extends ExposureValues {
   id: number;
   hostId: number;
   advisoryId: string;
-  status: ExposureStatus;
+  ecosystem: string;
+  package: string;
   detectedAt: string;
-  exemptionId: number | null;
-  signature: string;
 }
 
-/** Rows read per statement: the reason texts of a page are dropped once digested. */
-const EXPOSURE_PAGE = 20_000;
+/** Rows read per statement: a fleet's exposures are compared page by page, never all held at once. */
+const EXPOSURE_PAGE = 10_000;
 
 /**
- * The stored exposures in scope (both filters apply when both are given), by `exposureKey`. Read in
- * pages by id and kept as digests, so a full fleet's exposures fit in memory.
+ * Visits the stored exposures in scope (both filters apply when both are given) in pages by id.
+ * `visit` may update the rows it is given (not insert): pages continue after the last id seen.
  */
-export async function loadStoredExposures(db: Executor, scope: AssessScope = {}): Promise<Map<string, StoredExposure>> {
-  const out = new Map<string, StoredExposure>();
+export async function forEachStoredExposurePage(db: Executor, scope: AssessScope, visit: (rows: StoredExposure[]) => Promise<void>): Promise<void> {
   const hostFilter = scope.hostIds === undefined ? null : new Set(scope.hostIds);
+  const advisoryFilter = scope.advisoryIds === undefined ? null : new Set(scope.advisoryIds);
   // Narrow by the shorter list in SQL and by the other in memory.
   const byAdvisory = scope.advisoryIds !== undefined && (scope.hostIds === undefined || scope.advisoryIds.length <= scope.hostIds.length);
-  const parts: (string[] | number[] | undefined)[] = byAdvisory
-    ? chunk(scope.advisoryIds!, 500)
-    : scope.hostIds !== undefined
-      ? chunk(scope.hostIds, 500)
-      : [undefined];
-  const advisoryFilter = scope.advisoryIds === undefined ? null : new Set(scope.advisoryIds);
+  const parts: (string[] | number[] | undefined)[] = byAdvisory ? chunk(scope.advisoryIds!, 500) : scope.hostIds !== undefined ? chunk(scope.hostIds, 500) : [undefined];
   for (const part of parts) {
     let last = 0;
     for (;;) {
@@ -275,27 +283,32 @@ export async function loadStoredExposures(db: Executor, scope: AssessScope = {})
         .limit(EXPOSURE_PAGE);
       if (part !== undefined) query = byAdvisory ? query.where('advisory_id', 'in', part as string[]) : query.where('host_id', 'in', part as number[]);
       const rows = await query.execute();
+      const page: StoredExposure[] = [];
       for (const r of rows) {
         const hostId = Number(r.host_id);
         if (hostFilter !== null && !hostFilter.has(hostId)) continue;
         if (advisoryFilter !== null && !advisoryFilter.has(r.advisory_id)) continue;
-        const exemptionId = r.exemption_id === null ? null : Number(r.exemption_id);
-        const status = r.status as ExposureStatus;
-        out.set(exposureKey(hostId, r.advisory_id, r.ecosystem, r.package), {
+        page.push({
           id: Number(r.id),
           hostId,
           advisoryId: r.advisory_id,
-          status,
+          ecosystem: r.ecosystem,
+          package: r.package,
+          installed: r.installed,
+          fixed: r.fixed,
+          severity: r.severity as Severity,
+          reasons: r.reasons,
+          due_at: r.due_at,
+          status: r.status as ExposureStatus,
+          exemption_id: r.exemption_id === null ? null : Number(r.exemption_id),
           detectedAt: r.detected_at,
-          exemptionId,
-          signature: exposureSignature({ installed: r.installed, fixed: r.fixed, severity: r.severity as Severity, reasons: r.reasons, due_at: r.due_at, status, exemption_id: exemptionId }),
         });
       }
+      if (page.length > 0) await visit(page);
       if (rows.length < EXPOSURE_PAGE) break;
       last = Number(rows.at(-1)!.id);
     }
   }
-  return out;
 }
 
 export interface ExposureInsert extends ExposureValues {
@@ -306,8 +319,8 @@ export interface ExposureInsert extends ExposureValues {
   detected_at: string;
 }
 
-/** 14 columns a row: 150 rows keep a statement under both databases' parameter limits. */
-const INSERT_CHUNK = 150;
+/** 14 columns a row: 1,000 rows (14,000 values) stay under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const INSERT_CHUNK = 1000;
 
 export async function insertExposures(db: Executor, rows: ExposureInsert[]): Promise<void> {
   for (const part of chunk(rows, INSERT_CHUNK)) {
@@ -325,7 +338,8 @@ export interface ExposureUpdate extends ExposureValues {
   reopen: boolean;
 }
 
-const UPDATE_CHUNK = 200;
+/** 10 values a row, as for inserts. */
+const UPDATE_CHUNK = 1000;
 
 /**
  * Many exposure updates in one statement per chunk (`UPDATE … FROM` a VALUES list, which both SQLite
