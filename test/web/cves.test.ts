@@ -89,6 +89,17 @@ describeEachStore('CVE page over HTTP', (db) => {
     expect(missing.html).toContain('No stored advisory names CVE-1999-0001 yet');
   });
 
+  it('lists the newest CVEs on /cves and sends a looked-up id to its page', async () => {
+    const { status, html } = await get('/cves');
+    expect(status).toBe(200);
+    expect(html).toContain('<a href="/cves/CVE-2021-44228">CVE-2021-44228</a>');
+    expect(html).toContain('awaiting vendor confirmation');
+    const found = await fetch(`${server.url}/cves?id=+cve-2014-6271`, { redirect: 'manual' });
+    expect(found.status).toBe(303);
+    expect(found.headers.get('location')).toBe('/cves/CVE-2014-6271');
+    expect((await get('/cves?id=shellshock')).status).toBe(400);
+  });
+
   it('links each CVE of a case to its page', async () => {
     const { html } = await get(`/cases/${caseId}`);
     expect(html).toContain('<a href="/cves/CVE-2021-44228" title="Every source about CVE-2021-44228">CVE-2021-44228</a>');
@@ -126,6 +137,19 @@ const skipReason = chromiumUnavailableReason();
     expect(await rows.nth(0).locator('td').nth(1).textContent()).toBe('OSV record');
     expect(await rows.nth(1).locator('td').nth(1).textContent()).toBe('CISA KEV');
     await page.screenshot({ path: screenshotPath('cve-log4shell'), fullPage: true });
+    await page.close();
+  });
+
+  it('looks a CVE up from the CVE list with the form', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.url);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'CVEs' }).click();
+    await page.waitForURL(`${server.url}/cves`);
+    await page.screenshot({ path: screenshotPath('cve-list'), fullPage: true });
+    await page.getByLabel('CVE id').fill('cve-2014-6271');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(`${server.url}/cves/CVE-2014-6271`);
+    expect(await page.locator('table.sources tbody tr').count()).toBe(2);
     await page.close();
   });
 

@@ -1,7 +1,7 @@
 import type { Application } from 'express';
 import { normalizeCveId, type CveView, type SourceAuthority } from '../../core/cve-merge.js';
 import { PatchdeckError } from '../../core/errors.js';
-import { getCveView, listCasesForCve } from '../../store/queries/cve-view.js';
+import { getCveView, listCasesForCve, listRecentCves } from '../../store/queries/cve-view.js';
 import { readViewer, sendPage, type WebContext } from '../web-context.js';
 
 const AUTHORITY_TONE: Record<SourceAuthority, string> = { vendor: 'good', distro: 'good', osv: 'active', kev: 'bad', hint: 'wait' };
@@ -12,8 +12,23 @@ const STATUS_BADGE: Record<CveView['status'], { tone: string; text: string }> = 
   unknown: { tone: 'neutral', text: 'unknown' },
 };
 
-/** `/cves/:id`: one CVE merged from every stored advisory that names it (core/cve-merge.ts). */
+/** CVEs listed on the index page. */
+const RECENT_CVES = 100;
+
+/**
+ * `/cves`: the newest CVEs and a form to look one up (`?id=` redirects to its page); `/cves/:id`: one
+ * CVE merged from every stored advisory that names it (core/cve-merge.ts).
+ */
 export function registerCveRoutes(app: Application, web: WebContext): void {
+  app.get('/cves', async (req, res) => {
+    if (typeof req.query.id === 'string' && req.query.id.trim() !== '') {
+      res.redirect(303, `/cves/${encodeURIComponent(normalizeCveId(req.query.id))}`);
+      return;
+    }
+    const cves = await listRecentCves(web.ctx.store.db, RECENT_CVES);
+    sendPage(web, res, 'cves', { title: 'CVEs', viewer: readViewer(web, req) }, { cves, limit: RECENT_CVES });
+  });
+
   app.get('/cves/:id', async (req, res) => {
     const cve = normalizeCveId(String(req.params.id));
     const view = await getCveView(web.ctx.store.db, cve);
