@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildKbSupersedence, matchAdvisory, matchWindowsAdvisory, matchWindowsKb } from '../../src/core/matching.js';
+import { buildKbSupersedence, matchAdvisory, matchWindowsAdvisory, matchWindowsKb, withRemediationSupersedence } from '../../src/core/matching.js';
 import type { AffectedPackage } from '../../src/core/types.js';
 
 /** MSRC 2023-Nov: KB5032190 (Windows 11 22H2) supersedes KB5031354; KB5032196 (Server 2019) supersedes KB5031361. */
@@ -57,6 +57,27 @@ describe('Windows KB matching with supersedence', () => {
     expect(matchWindowsAdvisory([NOV_WIN11, NOV_SRV2019], new Set(['KB5031354']), graph).map((m) => [m.kb, m.result.affected])).toEqual([['KB5032190', true]]);
     const cycle = buildKbSupersedence([kb('KB5000001', ['KB5000002']), kb('KB5000002', ['KB5000001'])]);
     expect(matchWindowsKb(kb('KB5000001', ['KB5000002']), new Set(['KB5000003']), cycle)).toMatchObject({ affected: false, undetermined: false });
+  });
+
+  it('tells which older KBs of the line made the host exposed', () => {
+    expect(matchWindowsAdvisory([NOV_WIN11], new Set(['kb5031354', 'KB5030651']), graph)).toEqual([
+      { kb: 'KB5032190', installedOlder: ['KB5031354'], result: expect.objectContaining({ affected: true, fixed: 'KB5032190' }) },
+    ]);
+  });
+
+  it('takes supersedence from MSRC remediations (bare numbers, several per product, some none)', () => {
+    const entries = [kb('KB5032190'), kb('KB5032196', ['KB5000001']), { ...kb('KB5032190'), ecosystem: 'Debian:12' }];
+    const remediations = [
+      { kb: 'KB5032190', supercedence: '5031354' },
+      { kb: 'KB5032190', supercedence: null },
+      { kb: 'KB5032196', supercedence: '5031361; KB5031362' },
+      { kb: null, supercedence: '5099999' },
+    ];
+    const [win11, server, other] = withRemediationSupersedence(entries, remediations);
+    expect(win11!.supersedes).toEqual(['KB5031354']);
+    expect(server!.supersedes).toEqual(['KB5000001', 'KB5031361', 'KB5031362']);
+    expect(other!.supersedes).toEqual([]);
+    expect(withRemediationSupersedence(entries, [])).toBe(entries);
   });
 
   it('never exposes a host through the package matcher for holding the fixing KB', () => {
