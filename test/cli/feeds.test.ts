@@ -70,7 +70,39 @@ describe('patchdeck feeds / advisories commands', () => {
     expect(first.code).toBe(0);
     expect(JSON.parse(first.out)).toMatchObject({ feed: 'kev', kind: 'kev', location: KEV, added: 1404, updated: 0, unchanged: 0, failed: 0, errors: [] });
     const again = await run('feeds', 'ingest', '--kind', 'kev', '--file', KEV);
-    expect(again).toEqual({ code: 0, out: `kev (kev) from ${KEV}: 0 added, 0 updated, 1404 unchanged, 0 failed\n`, err: '' });
+    expect(again).toEqual({ code: 0, out: `kev (kev) from ${KEV}: 0 added, 0 updated, 1404 unchanged, 0 failed (1 of 1 documents unchanged, not parsed)\n`, err: '' });
+    const full = await run('feeds', 'ingest', '--kind', 'kev', '--file', KEV, '--full');
+    expect(full).toEqual({ code: 0, out: `kev (kev) from ${KEV}: 0 added, 0 updated, 1404 unchanged, 0 failed\n`, err: '' });
+  });
+
+  it('lists and shows quarantined documents, with the security audit event of each', async () => {
+    const copy = path.join(dir, 'provider');
+    cpSync(`${FIXTURES}csaf/schwarz-informatik`, copy, { recursive: true });
+    const doc = path.join(copy, '2025/schwarz_informatik-c1234.json');
+    writeFileSync(`${doc}.sha256`, `${'0'.repeat(64)}  schwarz_informatik-c1234.json\n`);
+    expect((await run('feeds', 'ingest', '--kind', 'csaf', '--file', copy, '--name', 'schwarz')).code).toBe(1);
+
+    const list = await run('feeds', 'quarantine', 'list');
+    expect(list.code).toBe(0);
+    const lines = list.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+FEED\s+REASON\s+RECEIVED\s+LOCATION$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^1\\s+schwarz\\s+hash_mismatch\\s+2026-11-23 11:00 CET\\s+${doc.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))]);
+    const json = JSON.parse((await run('feeds', 'quarantine', 'list', '--feed', 'schwarz', '--json')).out) as { id: number; sha256: string }[];
+    expect(json).toEqual([{ id: 1, feed: 'schwarz', location: doc, reason: 'hash_mismatch', detail: expect.stringContaining('.sha256 says 0000'), sha256: json[0]!.sha256, receivedAt: '2026-11-23T10:00:00.000Z' }]);
+    expect((await run('feeds', 'quarantine', 'list', '--feed', 'other')).out).toBe('no quarantined documents for feed other\n');
+
+    const show = await run('feeds', 'quarantine', 'show', '1');
+    expect(show.code).toBe(0);
+    expect(show.out).toContain('Quarantined document 1\n');
+    expect(show.out).toContain(`  Reason:      hash_mismatch\n`);
+    expect(show.out).toContain(`  sha256:      ${json[0]!.sha256}\n`);
+    expect(show.out).toMatch(/ {2}Audit event: #\d+ by cli:carol\n/);
+    expect(show.out).toContain('patchdeck feeds poll --feed schwarz');
+    const shown = JSON.parse((await run('feeds', 'quarantine', 'show', '1', '--json')).out) as { auditEvent: { actor: string } };
+    expect(shown.auditEvent.actor).toBe('cli:carol');
+
+    expect(await run('feeds', 'quarantine', 'show', '7')).toMatchObject({ code: 1, err: expect.stringContaining('no quarantined document with id 7') });
+    expect(await run('feeds', 'quarantine', 'show', 'x')).toMatchObject({ code: 2 });
   });
 
   it('ingests an OSV directory, reports skipped records on stderr and exits 1', async () => {

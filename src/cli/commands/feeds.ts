@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import { PatchdeckError } from '../../core/errors.js';
 import { formatInZone } from '../../core/time.js';
 import { listFeedKinds } from '../../feeds/index.js';
+import { listAudit } from '../../store/audit.js';
+import type { Executor } from '../../store/db.js';
+import { listQuarantined, type QuarantineRecord } from '../../store/queries/quarantine.js';
 import { describeFeedHealth } from '../../workflow/feed-health.js';
 import { ingestFeedFile, ingestFeedUrl, pollFeeds, type IngestResult } from '../../workflow/feeds.js';
 import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps, type CliIo } from '../io.js';
@@ -12,11 +16,22 @@ function cliActor(io: CliIo): string {
 
 function describeCounts(r: IngestResult): string {
   if (r.notModified) return 'not modified since the last fetch (HTTP 304)';
-  return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed`;
+  const skipped = r.skipped > 0 ? ` (${r.skipped} of ${r.documents} documents unchanged, not parsed)` : '';
+  return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed${skipped}`;
 }
 
 function reportSkipped(io: CliIo, result: IngestResult): void {
   for (const error of result.errors) io.stderr(`patchdeck: skipped ${error.location}: ${error.message}\n`);
+}
+
+/** The security audit event written when this document was refused (same feed, time, location and bytes). */
+async function quarantineEvent(db: Executor, record: QuarantineRecord): Promise<{ seq: number; at: string; actor: string } | null> {
+  const events = await listAudit(db, { subjectType: 'feed', subjectId: record.feed });
+  const match = events.find((e) => {
+    const after = (e.after ?? {}) as { location?: unknown; sha256?: unknown };
+    return e.action === 'feed.document_quarantined' && e.at === record.receivedAt && after.location === record.location && after.sha256 === record.sha256;
+  });
+  return match === undefined ? null : { seq: match.seq, at: match.at, actor: match.actor };
 }
 
 export function registerFeedsCommands(program: Command, deps: CliDeps): void {
@@ -30,11 +45,12 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
     .option('--file <path>', 'a feed file, or a directory whose files of that kind are read (OSV: one record per file, or a JSON array)')
     .option('--url <url>', 'fetch the feed over HTTP(S), within the config fetch limits (size, time, redirects)')
     .option('--name <name>', 'feed name for feeds status and RSS hint ids (default: the kind)')
+    .option('--full', 'parse every document, also those whose bytes are unchanged since the last run')
     .option('--json', 'print the counts and skipped records as JSON')
-    .action(async (options: { kind: string; file?: string; url?: string; name?: string; json?: boolean }) => {
+    .action(async (options: { kind: string; file?: string; url?: string; name?: string; full?: boolean; json?: boolean }) => {
       if ((options.file === undefined) === (options.url === undefined)) throw new UsageError('give exactly one of --file or --url');
       const result = await withContext(deps, (ctx) => {
-        const common = { kind: options.kind, name: options.name, actor: cliActor(io) };
+        const common = { kind: options.kind, name: options.name, actor: cliActor(io), full: options.full === true };
         return options.file !== undefined
           ? ingestFeedFile(ctx, { ...common, path: path.resolve(io.cwd, options.file) })
           : ingestFeedUrl(ctx, { ...common, url: options.url! });
@@ -54,10 +70,11 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
     )
     .option('--feed <name>', 'poll only this feed (its config name)')
     .option('--force', 'also poll feeds that are backing off after their server was busy or down')
+    .option('--full', 'parse (and for CSAF providers fetch) every document, also those unchanged since the last run')
     .option('--json', 'print each feed outcome as JSON')
-    .action(async (options: { feed?: string; force?: boolean; json?: boolean }) => {
+    .action(async (options: { feed?: string; force?: boolean; full?: boolean; json?: boolean }) => {
       const { result, timezone } = await withContext(deps, async (ctx) => ({
-        result: await pollFeeds(ctx, { feed: options.feed, actor: cliActor(io), force: options.force === true }),
+        result: await pollFeeds(ctx, { feed: options.feed, actor: cliActor(io), force: options.force === true, full: options.full === true }),
         timezone: ctx.config.timezone,
       }));
       if (options.json) writeJson(io, result);
@@ -98,5 +115,57 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
         ['FEED', 'KIND', 'SOURCE', 'LAST RUN', 'LAST SUCCESS', 'FAILURES', 'ITEMS', 'NEXT RUN', 'LAST ERROR'],
         health.map((f) => [f.name, f.kind, f.source, when(f.lastRunAt), when(f.lastSuccessAt), f.consecutiveFailures, f.items, nextRun(f), f.lastError]),
       );
+    });
+
+  const quarantine = feeds
+    .command('quarantine')
+    .description('documents refused by their hash or OpenPGP signature check: never ingested, kept for you to look at (each is also a security audit event)');
+  quarantine
+    .command('list')
+    .description('list quarantined documents, newest first: id, feed, reason, received (config timezone), location')
+    .option('--feed <name>', 'only this feed')
+    .option('--json', 'print the records as JSON (times in UTC)')
+    .action(async (options: { feed?: string; json?: boolean }) => {
+      const { rows, timezone } = await withContext(deps, async (ctx) => ({
+        rows: await listQuarantined(ctx.store.db, options.feed === undefined ? {} : { feed: options.feed }),
+        timezone: ctx.config.timezone,
+      }));
+      if (options.json) return writeJson(io, rows);
+      if (rows.length === 0) return io.stdout(`no quarantined documents${options.feed === undefined ? '' : ` for feed ${options.feed}`}\n`);
+      writeTable(
+        io,
+        ['ID', 'FEED', 'REASON', 'RECEIVED', 'LOCATION'],
+        rows.map((r) => [r.id, r.feed, r.reason, formatInZone(r.receivedAt, timezone), r.location]),
+      );
+    });
+  quarantine
+    .command('show')
+    .description('show one quarantined document: what failed, the sha256 of the bytes received, and its audit event')
+    .argument('<id>', 'the record id from feeds quarantine list')
+    .option('--json', 'print the record and its audit event as JSON')
+    .action(async (idText: string, options: { json?: boolean }) => {
+      const id = Number(idText);
+      if (!Number.isInteger(id) || id <= 0) throw new UsageError(`quarantine id must be a positive whole number (got "${idText}")`);
+      const { record, event, timezone } = await withContext(deps, async (ctx) => {
+        // The quarantine stays small (refused documents only), so reading it whole is fine.
+        const found = (await listQuarantined(ctx.store.db)).find((r) => r.id === id);
+        if (found === undefined) {
+          throw new PatchdeckError('PD_QUARANTINE_NOT_FOUND', `no quarantined document with id ${id}; see patchdeck feeds quarantine list`, { status: 404 });
+        }
+        return { record: found, event: await quarantineEvent(ctx.store.db, found), timezone: ctx.config.timezone };
+      });
+      if (options.json) return writeJson(io, { ...record, auditEvent: event });
+      const lines: [string, string][] = [
+        ['Feed', record.feed],
+        ['Location', record.location],
+        ['Reason', record.reason],
+        ['Detail', record.detail],
+        ['sha256', record.sha256],
+        ['Received', formatInZone(record.receivedAt, timezone)],
+        ['Audit event', event === null ? 'none found' : `#${event.seq} by ${event.actor}`],
+      ];
+      io.stdout(`Quarantined document ${record.id}\n`);
+      for (const [label, value] of lines) io.stdout(`  ${`${label}:`.padEnd(13)}${value}\n`);
+      io.stdout(`It was not ingested. Once the provider publishes good files (or its keys are fixed), run: patchdeck feeds poll --feed ${record.feed}\n`);
     });
 }
