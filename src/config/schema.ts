@@ -46,13 +46,21 @@ export const RouteSchema = z.object({
 });
 
 const clockTime = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a 24-hour time such as "07:00"');
+const timeZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone such as "Europe/Berlin"');
 
 /** How one routing channel wants to be told: quiet hours and digest mode, in the channel's time zone. */
 export const ChannelSettingsSchema = z.object({
   /** IANA zone of the people reading the channel; absent: the top-level `timezone`. */
-  timezone: z.string().optional(),
+  timezone: timeZone.optional(),
   /** Non-critical posts due between start and end wait until end; critical ones go through. */
-  quietHours: z.object({ start: clockTime, end: clockTime, timezone: z.string().optional() }).optional(),
+  quietHours: z.object({ start: clockTime, end: clockTime, timezone: timeZone.optional() }).optional(),
   /** Medium and Low alerts are listed in one message a day at this time instead of one post each. */
   digest: z.object({ at: clockTime }).optional(),
 });
