@@ -47,3 +47,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd: dir, file: 'bad.yaml', env: {} })).toThrow(/bad\.yaml is not valid YAML/);
   });
 });
+
+describe('channel settings and maintenance', () => {
+  it('names a bad quiet-hours time or time zone at start-up, and fills in the reboot notice defaults', () => {
+    expect(() => parseConfig({ routing: { channels: { '#p': { quietHours: { start: '24:00', end: '07:00' } } } } })).toThrow(/routing\.channels\.#p\.quietHours\.start/);
+    expect(() => parseConfig({ routing: { channels: { '#p': { timezone: 'Mars/Olympus' } } } })).toThrow(/IANA time zone/);
+    expect(parseConfig({}).maintenance).toEqual({ rebootNotices: true, rebootNoticeLead: '1h', rebootPostpone: '2h', rebootPostponeLimit: 2, rebootDeadline: '24h' });
+    expect(parseConfig({}).routing.slaReminderAt).toBe(0.75);
+  });
+});
