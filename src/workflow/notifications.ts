@@ -26,6 +26,9 @@ function notifiersOf(deps: NotificationDeps): readonly Notifier[] {
   return 'notifiers' in deps ? deps.notifiers : [deps.notifier];
 }
 
+/** Case messages posted as replies under the case's alert (one thread per case) where the platform has threads. */
+const THREADED_PURPOSES: ReadonlySet<CaseMessagePurpose> = new Set(['withdrawn', 'progress', 'sla_reminder']);
+
 /** Payload of `chat.post` and `chat.update` jobs. */
 const CaseMessageJobSchema = z.object({
   caseId: z.number().int().positive(),
@@ -159,8 +162,8 @@ export function createNotificationJobHandlers(deps: NotificationDeps): JobHandle
       await forEachPlatform(
         pending,
         async (notifier) => {
-          // A withdrawal notice answers in the thread of the case's latest alert on that platform.
-          const thread = purpose === 'withdrawn' ? await alertTs(ctx, caseId, notifier.platform) : null;
+          // A withdrawal notice, the rollout's progress and the SLA reminder answer in the thread of the case's latest alert on that platform.
+          const thread = THREADED_PURPOSES.has(purpose) ? await alertTs(ctx, caseId, notifier.platform) : null;
           const sent = await notifier.post(target, built.message, thread === null ? undefined : { threadTs: thread });
           const at = ctx.clock.now().toISOString();
           await ctx.store.transaction(async (trx) => {
