@@ -314,6 +314,8 @@ async function storeExposures(trx: Executor, input: StoreInput): Promise<{ count
   // The SLA line and due time depend only on severity, groups and detection time.
   const slaCache = new Map<string, { dueAt: string; line: string }>();
   const noHold: ExposureHold = { status: 'open', exemptionId: null, reason: null };
+  /** JSON of the reason lines after the match's, without its opening bracket, by classification and SLA/hold lines. */
+  const reasonTails = new Map<Classification, Map<string, string>>();
 
   const decide = (finding: Finding, row: StoredExposure | undefined): { values: ExposureValues; detectedAt: string } => {
     const reopen = row !== undefined && row.status === 'resolved';
@@ -335,10 +337,18 @@ async function storeExposures(trx: Executor, input: StoreInput): Promise<{ count
       exemptions.length === 0 && previousExemption === null
         ? noHold
         : holdExposure({ host: host?.name ?? '', groups, advisoryId: finding.advisoryId, package: finding.package }, exemptions, previousExemption, now);
-    const reasons = [finding.matchReason, ...finding.classification.reasons, due.line, ...(hold.reason === null ? [] : [hold.reason])];
+    // The reasons after the match's own line repeat across hosts alike: their JSON is made once.
+    const tailKey = hold.reason === null ? due.line : `${due.line}\u0000${hold.reason}`;
+    let tails = reasonTails.get(finding.classification);
+    if (tails === undefined) reasonTails.set(finding.classification, (tails = new Map()));
+    let tail = tails.get(tailKey);
+    if (tail === undefined) {
+      tail = toJson([...finding.classification.reasons, due.line, ...(hold.reason === null ? [] : [hold.reason])]).slice(1);
+      tails.set(tailKey, tail);
+    }
     return {
       detectedAt,
-      values: { installed: finding.installed, fixed: finding.fixed, severity, reasons: toJson(reasons), due_at: due.dueAt, status: hold.status, exemption_id: hold.exemptionId },
+      values: { installed: finding.installed, fixed: finding.fixed, severity, reasons: `[${toJson(finding.matchReason)},${tail}`, due_at: due.dueAt, status: hold.status, exemption_id: hold.exemptionId },
     };
   };
 
