@@ -12,6 +12,9 @@ import { JOB_KINDS, type JobHandlers } from './jobs.js';
  */
 const CLOSABLE_STATES: readonly CaseState[] = ['identified', 'assessed', 'awaiting_approval', 'deferred', 'approved'];
 
+/** States with a rollout under way: the case is told, not moved. Cases already closed are left alone. */
+const ROLLING_STATES: readonly CaseState[] = ['testing', 'piloting', 'pilot_signed_off', 'deploying', 'verifying'];
+
 /** Exposure statuses a withdrawal resolves: everything still counted against a host. */
 const UNRESOLVED = ['open', 'exempt', 'mitigated'];
 
@@ -21,7 +24,7 @@ export interface WithdrawalResult {
   withdrawn: boolean;
   exposuresResolved: number;
   casesClosed: number[];
-  /** Cases whose rollout had started: told in their thread, left in their state. */
+  /** Cases whose rollout had started: told in their thread, left in their state (closed cases are not touched). */
   casesLeft: number[];
 }
 
@@ -77,6 +80,7 @@ export async function withdrawAdvisory(ctx: WorkflowContext, input: { advisoryId
       if (reasons.some((r) => r.startsWith(`Advisory withdrawn by ${advisory.source}`))) continue;
       const state = row.state as CaseState;
       const closable = CLOSABLE_STATES.includes(state);
+      if (!closable && !ROLLING_STATES.includes(state)) continue;
       const note = closable ? `${line}, case closed` : `${line}; the rollout already started and goes on unless halted`;
       await trx.updateTable('cases').set({ reasons: toJson([note, ...reasons]), updated_at: now }).where('id', '=', caseId).execute();
       if (closable) {

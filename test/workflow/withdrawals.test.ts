@@ -151,6 +151,17 @@ describeEachStore('withdrawn advisories withdraw their exposures, cases and aler
     expect((await caseRow(caseId)).state).toBe('not_applicable');
   });
 
+  it('leaves a case that is already closed as it is, without a message, but resolves the exposures', async () => {
+    const { caseId } = await insertFixtureCase(s.store.db, { advisoryId: 'USN-6242-1', state: 'completed', hosts: fleet(1, { packages: [OPENSSH] }) });
+    await ingestFeedFile(ctx, { kind: 'osv', path: writeUsn('2026-11-23T09:30:00Z'), name: 'ubuntu', actor: 'scheduler' });
+    expect(await runJobs()).toEqual([JOB_KINDS.advisoryWithdrawn]);
+    const row = await caseRow(caseId);
+    expect(row.state).toBe('completed');
+    expect(fromJson<string[]>(row.reasons, [])).toEqual(['Critical CVSS 9.8']);
+    expect((await exposuresOf('USN-6242-1')).every((e) => e.status === 'resolved')).toBe(true);
+    expect(fake.calls).toHaveLength(0);
+  });
+
   it('does nothing when the advisory was published again before the job ran', async () => {
     const { caseId } = await insertFixtureCase(s.store.db, { advisoryId: 'USN-6242-1', hosts: fleet(1, { packages: [OPENSSH] }) });
     await ingestFeedFile(ctx, { kind: 'osv', path: writeUsn('2026-11-23T09:30:00Z'), name: 'ubuntu', actor: 'scheduler' });
