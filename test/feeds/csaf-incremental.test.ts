@@ -42,7 +42,7 @@ function serveProvider(): { prefix: string; metadataUrl: string } {
   return { prefix, metadataUrl: `${base}provider-metadata.json` };
 }
 
-describeEachStore('CSAF provider polling is incremental (changes.csv timestamps)', (s) => {
+describeEachStore('CSAF provider polling is incremental (changes.csv and ROLIE timestamps)', (s) => {
   let ctx: WorkflowContext;
   beforeEach(() => {
     ctx = {
@@ -105,6 +105,18 @@ describeEachStore('CSAF provider polling is incremental (changes.csv timestamps)
     server.serve(`${prefix}/${C1234}`, good);
     const fetched = await documentRequests(prefix, poll);
     expect(fetched.filter((p) => p.endsWith('.json'))).toEqual([`/file/${prefix}/${C1234}`]);
+  });
+
+  it('fetches from a ROLIE feed only the entries updated since the last poll', async () => {
+    const { prefix } = serveProvider();
+    const entry = (doc: string, updated: string) => ({ id: doc, updated, content: { type: 'application/json', src: `${server.url}/file/${prefix}/${doc}` } });
+    const rolie = (c1234: string) => JSON.stringify({ feed: { id: 'white', entry: [entry(C1234, c1234), entry(C1235, '2025-12-11T22:12:34Z')] } });
+    server.serve(`${prefix}/rolie.json`, rolie('2025-12-11T22:12:34Z'), 'application/json');
+    const poll = () => ingestFeedUrl(ctx, { kind: 'csaf', url: `${server.url}/file/${prefix}/rolie.json`, name: 'rolie', actor: 'scheduler' });
+    expect((await documentRequests(prefix, poll)).filter((p) => p.endsWith('.json'))).toHaveLength(2);
+    expect(await documentRequests(prefix, poll)).toEqual([]);
+    server.serve(`${prefix}/rolie.json`, rolie('2026-03-01T00:00:00Z'), 'application/json');
+    expect((await documentRequests(prefix, poll)).filter((p) => p.endsWith('.json'))).toEqual([`/file/${prefix}/${C1234}`]);
   });
 
   it('reads every document of a provider directory on disk again (a tampered local copy is caught), parsing only changed bytes', async () => {

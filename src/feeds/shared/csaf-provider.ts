@@ -37,6 +37,7 @@ const RolieFeedSchema = z
             z
               .object({
                 content: z.object({ src: z.string() }).passthrough().optional(),
+                updated: z.string().optional(),
                 link: z.array(z.object({ rel: z.string(), href: z.string() }).passthrough()).optional(),
               })
               .passthrough(),
@@ -171,7 +172,7 @@ async function collectFromUrl(url: string, reader: FeedReader): Promise<FeedColl
     return checkAll([companions(url)], anonymous, reader, [], new Map([[url, body]]));
   }
   if (value !== null && typeof value === 'object' && 'feed' in value) {
-    return checkAll(rolieRefs(url, body), anonymous, reader, []);
+    return checkListed(rolieRefs(url, body), anonymous, reader, []);
   }
   const metadata = readMetadata(url, body);
   const keys = await loadKeys(metadata, async (keyUrl) => reader.fetch(new URL(keyUrl, url).href));
@@ -183,16 +184,13 @@ async function collectFromUrl(url: string, reader: FeedReader): Promise<FeedColl
     if (changes === null) throw new PatchdeckError('PD_FEED_HTTP', `${base}changes.csv answered 404: the provider directory has no changes.csv`, { status: 502 });
     const refs: DocumentRef[] = [];
     const errors: FeedCollection['errors'] = [];
-    const unchanged: string[] = [];
     for (const { entry, stamp } of readChangesCsv(changes)) {
       const resolved = resolveUrl(entry, base);
       // A listing may only point below its own directory, never to another host or path.
-      if (!resolved?.startsWith(base)) errors.push(outsideError(`${base}changes.csv`, entry));
-      // Incremental: a document listed with a time not newer than last ingested is not fetched again.
-      else if (notNewer(stamp, reader.ingestedStamp(resolved))) unchanged.push(resolved);
-      else refs.push({ ...companions(resolved), stamp });
+      if (resolved?.startsWith(base)) refs.push({ ...companions(resolved), stamp });
+      else errors.push(outsideError(`${base}changes.csv`, entry));
     }
-    return { ...(await checkAll(refs, provider, reader, errors)), unchanged };
+    return checkListed(refs, provider, reader, errors);
   }
   const feeds = (metadata.distributions ?? []).flatMap((d) => d.rolie?.feeds ?? []);
   if (feeds.length === 0) throw new PatchdeckError('PD_FEED_PARSE', `${url}: provider metadata lists neither a directory_url nor ROLIE feeds under distributions`);
@@ -204,7 +202,17 @@ async function collectFromUrl(url: string, reader: FeedReader): Promise<FeedColl
     refs.push(...rolieRefs(feedUrl, feedBody));
   }
   const seen = new Set<string>();
-  return checkAll(refs.filter((r) => !seen.has(r.location) && seen.add(r.location)), provider, reader, []);
+  return checkListed(refs.filter((r) => !seen.has(r.location) && seen.add(r.location)), provider, reader, []);
+}
+
+/**
+ * Incremental polling: a document the listing (changes.csv, a ROLIE entry's `updated`) dates no later
+ * than when this feed last ingested it is not fetched again, nor its hash and signature files.
+ */
+async function checkListed(refs: DocumentRef[], provider: Provider, reader: FeedReader, errors: FeedCollection['errors']): Promise<FeedCollection> {
+  const unchanged = new Set(refs.filter((ref) => notNewer(ref.stamp, reader.ingestedStamp(ref.location))).map((ref) => ref.location));
+  const fetch = refs.filter((ref) => !unchanged.has(ref.location));
+  return { ...(await checkAll(fetch, provider, reader, errors)), unchanged: [...unchanged] };
 }
 
 function rolieRefs(feedUrl: string, body: Buffer): DocumentRef[] {
@@ -219,7 +227,8 @@ function rolieRefs(feedUrl: string, body: Buffer): DocumentRef[] {
       const href = entry.link?.find((l) => l.rel === rel && l.href.endsWith(suffix))?.href;
       return (href === undefined ? null : resolveUrl(href, feedUrl)) ?? `${location}${suffix}`;
     };
-    return [{ location, sha256: link('hash', '.sha256'), sha512: link('hash', '.sha512'), signature: link('signature', '.asc') }];
+    const stamp = entry.updated === undefined ? {} : { stamp: entry.updated };
+    return [{ location, sha256: link('hash', '.sha256'), sha512: link('hash', '.sha512'), signature: link('signature', '.asc'), ...stamp }];
   });
 }
 
