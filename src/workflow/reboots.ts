@@ -180,6 +180,11 @@ export async function decideReboot(ctx: WorkflowContext, input: DecideRebootInpu
     }
     const fmtAt = notice.reboot_at;
     if (notice.state !== 'scheduled') return { status: 'unchanged', reason: `${notice.host_name} is already rebooting.`, rebootAt: fmtAt };
+    const rollout = await trx.selectFrom('rollouts').select('state').where('id', '=', notice.rollout_id).executeTakeFirst();
+    if (rollout?.state !== 'piloting' && rollout?.state !== 'deploying') {
+      // A halted rollout reboots nothing more: a "Reboot now" would be recorded but never happen.
+      return refuse('PD_REBOOT_ROLLOUT_STOPPED', `The rollout that patched ${notice.host_name} has stopped (${rollout?.state ?? 'removed'}); Patchdeck will not reboot it. Restart it yourself when convenient.`);
+    }
     if (input.decision === 'reboot_now' && notice.last_decision === 'reboot_now') {
       return { status: 'unchanged', reason: `The reboot of ${notice.host_name} is already on its way.`, rebootAt: fmtAt };
     }

@@ -215,3 +215,16 @@ it('finds a host owner by person id or email, case-insensitively, and nobody els
   expect(resolveOwner(PEOPLE_WITH_EMAIL, 'ops')).toBeNull();
   expect(resolveOwner(PEOPLE_WITH_EMAIL, '')).toBeNull();
 });
+
+describeEachStore('reboot notices of a stopped rollout', (s) => {
+  it('refuses a decision once the rollout has halted, saying why', async () => {
+    const { ctx, handlers } = setup(s.store);
+    await pilotCase(ctx);
+    await drain(ctx, handlers);
+    const { id, rollout_id } = await notice(s.store.db);
+    await s.store.db.updateTable('rollouts').set({ state: 'halted' }).where('id', '=', rollout_id).execute();
+    const answer = await decideReboot(ctx, { noticeId: Number(id), personId: 'dave', decision: 'reboot_now', via: 'slack' });
+    expect(answer).toMatchObject({ status: 'refused', code: 'PD_REBOOT_ROLLOUT_STOPPED' });
+    expect(answer.status === 'refused' && answer.reason).toContain('has stopped (halted)');
+  });
+});
