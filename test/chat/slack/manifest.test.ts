@@ -26,7 +26,7 @@ describe('manifests/slack.yaml', () => {
   it('asks only for the scopes the face uses and points interactivity at the events endpoint', () => {
     expect(manifest.display_information.name).toBe('Patchdeck');
     expect(manifest.features.bot_user.display_name).toBe('Patchdeck');
-    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'chat:write.public', 'commands']);
+    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'chat:write.public', 'commands', 'im:write']);
     expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: endpoint });
     expect(manifest.settings.socket_mode_enabled).toBe(false);
   });
