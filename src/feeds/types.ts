@@ -45,6 +45,11 @@ export interface FeedPlugin {
   description: string;
   /** File name endings a directory read picks up for this kind (`.json`). */
   fileExtensions: readonly string[];
+  /**
+   * Raise it when `parse` gives other advisories for the same bytes (a new field, a fixed mapping):
+   * documents remembered from an older parser are parsed again instead of skipped. Absent: 1.
+   */
+  parserVersion?: number;
   parse(documents: FeedDocument[], context: FeedParseContext): Promise<FeedParseResult>;
   /**
    * Optional, for kinds whose source is a set of related files (a CSAF provider: metadata, keys,

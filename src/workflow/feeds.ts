@@ -253,10 +253,12 @@ async function runIngest(
   try {
     const plugin = getFeedPlugin(feed.kind);
     const known = await loadFeedDocuments(ctx.store.db, feed.name);
-    // A document ingested under another kind (the feed's config changed) is read afresh.
+    // Kind and parser version: a document read under another kind (the feed's config changed) or by an
+    // older parser is read afresh.
+    const parser = (plugin.parserVersion ?? 1) === 1 ? feed.kind : `${feed.kind}@${plugin.parserVersion}`;
     const reusable = (at: string) => {
       const previous = full ? undefined : known.get(at);
-      return previous !== undefined && previous.kind === feed.kind ? previous : null;
+      return previous !== undefined && previous.kind === parser ? previous : null;
     };
     const collection = await load(plugin, (at) => reusable(at)?.stamp ?? null);
     if (collection.notModified && collection.validators) return await storeNotModified(ctx, feed, location, actor, collection.validators);
@@ -285,7 +287,7 @@ async function runIngest(
       parseErrors.push(...result.errors);
       if (result.errors.length === 0) {
         const records = result.advisories.length + (result.epss?.length ?? 0);
-        ingested.push({ location: document.location, kind: feed.kind, sha256, stamp: document.stamp ?? null, records });
+        ingested.push({ location: document.location, kind: parser, sha256, stamp: document.stamp ?? null, records });
       }
     }
     const errors = [...collection.errors, ...parseErrors];

@@ -80,6 +80,15 @@ describeEachStore('feed runs skip documents whose bytes are unchanged', (s) => {
     expect((await loadFeedDocuments(s.store.db, 'vendor')).get(KEV)?.kind).toBe('kev');
   });
 
+  it('reads a document afresh when it was remembered from another parser version', async () => {
+    await ingestFeedFile(ctx, { kind: 'osv', path: osvDir, actor: 'alice' });
+    const file = path.join(osvDir, 'ubuntu/USN-6242-1.json');
+    // As if an older Patchdeck, whose OSV parser was at another version, had stored it.
+    await s.store.db.updateTable('feed_documents').set({ kind: 'osv@0' }).where('feed', '=', 'osv').where('location', '=', file).execute();
+    expect(await ingestFeedFile(ctx, { kind: 'osv', path: osvDir, actor: 'alice' })).toMatchObject({ skipped: n - 1, unchanged: n });
+    expect((await loadFeedDocuments(s.store.db, 'osv')).get(file)?.kind).toBe('osv');
+  });
+
   it('forgets a document removed from the directory, keeps its advisory, and reads it in full when it comes back', async () => {
     await ingestFeedFile(ctx, { kind: 'osv', path: osvDir, actor: 'alice' });
     const file = path.join(osvDir, 'ubuntu/USN-6242-1.json');

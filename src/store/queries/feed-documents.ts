@@ -3,6 +3,7 @@ import type { Executor } from '../db.js';
 /** What a feed last ingested from one document location (`feed_documents`, migration 0012). */
 export interface FeedDocumentRecord {
   location: string;
+  /** The feed kind that parsed it, with the parser version when above 1 (`osv`, `csaf@2`). */
   kind: string;
   /** sha256 of the document's bytes, hex. */
   sha256: string;
