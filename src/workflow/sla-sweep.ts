@@ -4,7 +4,7 @@ import { slaNoticeDue } from '../core/notification-policy.js';
 import { findPersonById } from '../core/people.js';
 import type { CaseState } from '../core/types.js';
 import { toJson } from '../store/json.js';
-import { recordChange, type WorkflowContext } from './context.js';
+import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
 import { buildCurrentCaseMessage } from './notifications.js';
 import type { DirectNotifier } from './reboots.js';
@@ -20,6 +20,7 @@ import type { DirectNotifier } from './reboots.js';
 /** Cases in these states need nothing more: no reminders, no escalations. */
 export const SLA_CLOSED_STATES: readonly CaseState[] = ['completed', 'reviewed', 'rejected', 'not_applicable', 'mitigated'];
 
+const KEY_CHUNK = 500;
 const EscalatePayload = z.object({ caseId: z.number().int().positive(), person: z.string().min(1) }).passthrough();
 
 /** The `escalateTo` of the first routing rule that routes to `channel`, if any. */
@@ -38,35 +39,44 @@ export async function sweepSla(ctx: WorkflowContext): Promise<{ reminders: numbe
     .execute();
   let reminders = 0;
   let breaches = 0;
-  for (const c of cases) {
-    const caseId = Number(c.id);
+  const candidates = cases.flatMap((c) => {
     const due = slaNoticeDue({ now, openedAt: c.created_at, dueAt: c.due_at, fraction: ctx.config.routing.slaReminderAt });
-    if (due === null) continue;
-    const key = `case:${caseId}:sla_${due}`;
-    const sent = await ctx.store.transaction(async (trx) => {
-      const already = await trx.selectFrom('jobs').select('id').where('unique_key', '=', key).executeTakeFirst();
-      if (already) return false;
-      if (due === 'reminder') {
-        await recordChange(trx, ctx, {
-          audit: [{ actor: 'patchdeck', action: 'sla.reminder_due', subjectType: 'case', subjectId: caseId, after: { dueAt: c.due_at, channel: c.channel } }],
-          jobs: [{ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'sla_reminder' }, uniqueKey: key }],
-        });
-        return true;
+    return due === null ? [] : [{ c, due, key: `case:${Number(c.id)}:sla_${due}` }];
+  });
+  // Most due cases were handled by an earlier sweep. A chunk of cases is one transaction: its keys are
+  // checked inside it, then the new notices' audit events and jobs are written together.
+  for (let i = 0; i < candidates.length; i += KEY_CHUNK) {
+    const chunk = candidates.slice(i, i + KEY_CHUNK);
+    const counted = await ctx.store.transaction(async (trx) => {
+      const rows = await trx.selectFrom('jobs').select('unique_key').where('unique_key', 'in', chunk.map((x) => x.key)).execute();
+      const done = new Set(rows.map((r) => String(r.unique_key)));
+      const change: Required<ChangeRecord> = { audit: [], jobs: [] };
+      let r = 0;
+      let b = 0;
+      for (const { c, due, key } of chunk) {
+        if (done.has(key)) continue;
+        const caseId = Number(c.id);
+        if (due === 'reminder') {
+          change.audit.push({ actor: 'patchdeck', action: 'sla.reminder_due', subjectType: 'case', subjectId: caseId, after: { dueAt: c.due_at, channel: c.channel } });
+          change.jobs.push({ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'sla_reminder' }, uniqueKey: key });
+          r++;
+          continue;
+        }
+        const escalateTo = escalationTarget(ctx, c.channel);
+        const person = escalateTo === null ? null : findPersonById(ctx.config.people, escalateTo);
+        change.audit.push({ actor: 'patchdeck', action: 'sla.breached', subjectType: 'case', subjectId: caseId, after: { dueAt: c.due_at, escalatedTo: escalateTo ?? c.channel } });
+        change.jobs.push(
+          person !== null
+            ? { kind: JOB_KINDS.slaEscalatePerson, payload: { caseId, person: person.id }, uniqueKey: key }
+            : { kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'sla_breach', ...(escalateTo === null ? {} : { escalateTo }) }, uniqueKey: key },
+        );
+        b++;
       }
-      const escalateTo = escalationTarget(ctx, c.channel);
-      const person = escalateTo === null ? null : findPersonById(ctx.config.people, escalateTo);
-      const job =
-        person !== null
-          ? { kind: JOB_KINDS.slaEscalatePerson, payload: { caseId, person: person.id }, uniqueKey: key }
-          : { kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'sla_breach', ...(escalateTo === null ? {} : { escalateTo }) }, uniqueKey: key };
-      await recordChange(trx, ctx, {
-        audit: [{ actor: 'patchdeck', action: 'sla.breached', subjectType: 'case', subjectId: caseId, after: { dueAt: c.due_at, escalatedTo: escalateTo ?? c.channel } }],
-        jobs: [job],
-      });
-      return true;
+      if (change.audit.length > 0) await recordChange(trx, ctx, change);
+      return { r, b };
     });
-    if (sent && due === 'reminder') reminders++;
-    if (sent && due === 'breach') breaches++;
+    reminders += counted.r;
+    breaches += counted.b;
   }
   if (reminders + breaches > 0) ctx.logger.info({ reminders, breaches }, 'sla.sweep enqueued reminders and escalations');
   return { reminders, breaches };
