@@ -17,9 +17,9 @@ import type { Benchmark, BenchFigure } from './index.js';
 /**
  * `npm run bench match`: 10,000 hosts × 500 packages against 20,000 advisories in a temporary SQLite
  * database. Measures the assessment the product runs (`assessAll`, in a child process with a time and
- * memory cap so a blow-up is a figure, not a crash), the distinct-triple matcher with its store
- * helpers (full and one new advisory), and the naive host × package × advisory loop on a sample of
- * hosts, extrapolated to the fleet.
+ * memory cap so a blow-up is a figure, not a crash: full with peak RSS, one new advisory, one changed
+ * host, full again), the distinct-triple matcher alone with its store helpers, and the naive
+ * host × package × advisory loop on a sample of hosts, extrapolated to the fleet.
  */
 const HOSTS = 10_000;
 const PACKAGES_PER_HOST = 500;
@@ -64,7 +64,7 @@ function advisoryEntry(name: string, fixed: string): AffectedPackage {
 }
 
 /** Bulk-loads the fleet and the advisories with prepared statements: the import path is not what is measured here. */
-export function generate(file: string): void {
+function generate(file: string): void {
   const db = new SqliteDatabase(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
@@ -161,16 +161,20 @@ interface AssessFigures {
   fullSeconds: number;
   peakMb: number;
   exposures: number;
+  /** The median of three one-advisory runs, and all three. */
   oneSeconds: number;
+  oneRuns: number[];
   oneExposures: number;
   hostSeconds: number;
   /** A second full run with nothing changed. */
   againSeconds: number;
-  /** Milliseconds per phase of each run (full, one advisory, one host), from assessAll's log line. */
+  /** Peak RSS during each run (MB), in the order of `phases`. */
+  peaks: number[];
+  /** Milliseconds per phase of each run, from assessAll's log line. */
   phases?: Record<string, number>[];
 }
 
-/** Child process: runs assessAll in full, for one new advisory, for one changed host, in full again, and prints the figures as JSON. */
+/** Child process: runs assessAll in full, for three new advisories one by one, for one changed host, in full again, and prints the figures as JSON. */
 async function runAssessChild(file: string): Promise<void> {
   const { assessAll } = await import('../src/workflow/assess.js');
   const store = await openStore(`sqlite:${file}`);
@@ -179,10 +183,16 @@ async function runAssessChild(file: string): Promise<void> {
   const ctx = { store, clock: fixedClock(NOW), logger, config: parseConfig({ policy: { alertThreshold: 'critical' } }) };
   const full = await withPeakRss(() => assessAll(ctx, { actor: 'bench' }));
   const exposures = Number((await store.db.selectFrom('exposures').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  await addOneAdvisory(store.db);
-  // What feed ingest would ask for: re-match only the advisory that arrived.
-  const one = await withPeakRss(() => assessAll(ctx, { actor: 'bench', advisoryIds: [NEW_ADVISORY] }));
-  const oneExposures = Number((await store.db.selectFrom('exposures').select((eb) => eb.fn.countAll().as('n')).where('advisory_id', '=', NEW_ADVISORY).executeTakeFirstOrThrow()).n);
+  // What feed ingest would ask for: re-match only the advisory that arrived. Three arrivals, each on a
+  // package every host has (10,000 new exposures, the worst case); the median is the figure, since one
+  // run on a shared 2-core machine is at the mercy of its neighbours.
+  const ones: { seconds: number; peakMb: number }[] = [];
+  for (const n of [1, 2, 3]) {
+    await addOneAdvisory(store.db, n);
+    ones.push(await withPeakRss(() => assessAll(ctx, { actor: 'bench', advisoryIds: [newAdvisoryId(n)] })));
+  }
+  const one = [...ones].sort((a, b) => a.seconds - b.seconds)[1]!;
+  const oneExposures = Number((await store.db.selectFrom('exposures').select((eb) => eb.fn.countAll().as('n')).where('advisory_id', '=', newAdvisoryId(1)).executeTakeFirstOrThrow()).n);
   // What an inventory import would ask for: re-match only the host that changed.
   await store.db.updateTable('host_packages').set({ version: '1.0-1' }).where('host_id', '=', 1).where('name', '=', packageName(3)).execute();
   const host = await withPeakRss(() => assessAll(ctx, { actor: 'bench', hostIds: [1] }));
@@ -191,25 +201,28 @@ async function runAssessChild(file: string): Promise<void> {
   await store.close();
   const figures: AssessFigures = {
     fullSeconds: full.seconds,
-    peakMb: Math.max(full.peakMb, one.peakMb, host.peakMb, again.peakMb),
+    peakMb: Math.max(full.peakMb, ...ones.map((o) => o.peakMb), host.peakMb, again.peakMb),
     exposures,
     oneSeconds: one.seconds,
+    oneRuns: ones.map((o) => o.seconds),
     oneExposures,
     hostSeconds: host.seconds,
     againSeconds: again.seconds,
+    peaks: [full.peakMb, ...ones.map((o) => o.peakMb), host.peakMb, again.peakMb],
   };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
-export const NEW_ADVISORY = 'BENCH-NEW';
+const newAdvisoryId = (n: number) => `BENCH-NEW-${n}`;
 
 /** One advisory on a base package (on every host) whose fix no host has yet. */
-export async function addOneAdvisory(db: Executor): Promise<void> {
-  const entry = advisoryEntry(packageName(7), '1.2-1');
+async function addOneAdvisory(db: Executor, n: number): Promise<void> {
+  const entry = advisoryEntry(packageName(6 + n), '1.2-1');
+  const id = newAdvisoryId(n);
   await db
     .insertInto('advisories')
     .values({
-      id: NEW_ADVISORY,
+      id,
       source: 'osv',
       trust: 'authoritative',
       title: 'new advisory',
@@ -224,12 +237,12 @@ export async function addOneAdvisory(db: Executor): Promise<void> {
       cvss_vector: null,
       kev: null,
       vendor_severity: null,
-      content_hash: NEW_ADVISORY,
+      content_hash: id,
       ingested_at: NOW,
       updated_at: NOW,
     })
     .execute();
-  await db.insertInto('advisory_packages').values({ advisory_id: NEW_ADVISORY, ecosystem: ECOSYSTEM, name: entry.name }).execute();
+  await db.insertInto('advisory_packages').values({ advisory_id: id, ecosystem: ECOSYSTEM, name: entry.name }).execute();
 }
 
 /** Runs the child with a wall-clock cap; null with the reason when it did not finish. */
@@ -279,11 +292,11 @@ export const benchmark: Benchmark = {
       log(`naive loop: ${round(naive * 1000, 0)} ms per host on ${NAIVE_SAMPLE_HOSTS} hosts, × ${HOSTS} hosts`);
       const full = await withPeakRss(() => matchByTriples(reader.db));
       log(`triple match (full): ${full.value} exposures`);
-      await addOneAdvisory(reader.db);
-      const one = await withPeakRss(() => matchByTriples(reader.db, [NEW_ADVISORY]));
+      await addOneAdvisory(reader.db, 1);
+      const one = await withPeakRss(() => matchByTriples(reader.db, [newAdvisoryId(1)]));
       log(`triple match (one new advisory): ${one.value} exposures`);
-      await reader.db.deleteFrom('advisory_packages').where('advisory_id', '=', NEW_ADVISORY).execute();
-      await reader.db.deleteFrom('advisories').where('id', '=', NEW_ADVISORY).execute();
+      await reader.db.deleteFrom('advisory_packages').where('advisory_id', '=', newAdvisoryId(1)).execute();
+      await reader.db.deleteFrom('advisories').where('id', '=', newAdvisoryId(1)).execute();
       await reader.close();
 
       log(`running assessAll in a child process (cap ${ASSESS_CAP_S} s, 3 GB heap)…`);
@@ -298,14 +311,15 @@ export const benchmark: Benchmark = {
         log(`assessAll ${assess.failed}`);
         figures.push({ name: `assessAll, full (${assess.failed})`, value: ASSESS_CAP_S, unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: false });
       } else {
-        log(`assessAll stored ${assess.exposures} exposures; the new advisory ${assess.oneExposures}`);
-        for (const [run, phases] of ['full', 'one advisory', 'one host', 'full again'].map((run, i) => [run, assess.phases?.[i]] as const)) {
-          if (phases) log(`assessAll ${run}: ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+        log(`assessAll stored ${assess.exposures} exposures; each new advisory ${assess.oneExposures} (runs: ${assess.oneRuns.map((s) => round(s, 3)).join(', ')} s)`);
+        for (const [i, run] of ['full', 'advisory 1', 'advisory 2', 'advisory 3', 'one host', 'full again'].entries()) {
+          const phases = assess.phases?.[i];
+          if (phases) log(`assessAll ${run}: ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}; peak RSS ${assess.peaks[i]} MB`);
         }
         figures.push(
           { name: 'assessAll, full (match + store exposures)', value: round(assess.fullSeconds), unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: assess.fullSeconds <= FULL_TARGET_S },
           { name: 'assessAll: peak RSS', value: assess.peakMb, unit: 'MB', target: `≤ ${RSS_TARGET_MB} MB`, met: assess.peakMb <= RSS_TARGET_MB },
-          { name: 'assessAll, one new advisory (advisoryIds)', value: round(assess.oneSeconds, 3), unit: 's', target: `≤ ${ONE_TARGET_S} s`, met: assess.oneSeconds <= ONE_TARGET_S },
+          { name: 'assessAll, one new advisory (median of 3)', value: round(assess.oneSeconds, 3), unit: 's', target: `≤ ${ONE_TARGET_S} s`, met: assess.oneSeconds <= ONE_TARGET_S },
           { name: 'assessAll, one changed host (hostIds)', value: round(assess.hostSeconds, 3), unit: 's', target: null, met: null },
           { name: 'assessAll, full again with nothing changed', value: round(assess.againSeconds), unit: 's', target: `≤ ${FULL_TARGET_S} s`, met: assess.againSeconds <= FULL_TARGET_S },
         );

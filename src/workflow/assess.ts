@@ -1,6 +1,6 @@
 import { parseDurationMs } from '../config/schema.js';
 import { classifyExposure, DEFAULT_CLASSIFICATION_POLICY, type Classification, type ClassificationPolicy } from '../core/classify.js';
-import { buildKbSupersedence, matchPackageTriples, matchWindowsAdvisory, normalizeKbs, WINDOWS_KB_ECOSYSTEM, type MatchResult } from '../core/matching.js';
+import { buildKbSupersedence, matchPackageTriples, matchWindowsAdvisory, normalizeKbs, WINDOWS_KB_ECOSYSTEM, type MatchResult, type WindowsAdvisoryMatch } from '../core/matching.js';
 import { routeCase } from '../core/routing.js';
 import { holdExposure, type Exemption, type ExposureHold } from '../core/exemptions.js';
 import { chooseSla, computeDueAt, type SlaDurations, type SlaPolicy } from '../core/sla.js';
@@ -34,7 +34,7 @@ import {
   type StoredExposure,
 } from '../store/queries/exposures.js';
 import { getEpss, type EpssFact } from '../store/queries/epss.js';
-import { listHostsWithTriples, listPackageTriples, loadWindowsKbsByHost } from '../store/queries/hosts.js';
+import { forEachHostWithTriples, listPackageTriples, loadWindowsKbsByHost } from '../store/queries/hosts.js';
 import { refreshApprovalPlan } from './approvals.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { expireDueExemptions } from './exemptions.js';
@@ -198,10 +198,10 @@ function classifier(advisories: Map<string, AdvisoryFacts>, kevByCve: Map<string
 const tripleKey = (t: HostPackage) => `${t.ecosystem}\u0000${t.name}\u0000${t.version}`;
 
 async function findExposures(trx: Executor, ctx: WorkflowContext, scope: AssessScope, hosts: Map<number, HostFacts>, policy: ClassificationPolicy): Promise<Found> {
-  const affected: { hostId: number; advisoryId: string; ecosystem: string; package: string; installed: string; result: MatchResult }[] = [];
+  const findings = new Map<string, Finding>();
   const undetermined = new Set<string>();
 
-  // Packages: distinct installed triples against the advisories naming them, then the hosts holding them.
+  // Packages: distinct installed triples against the advisories naming them; hosts are attached below.
   const triples = await listPackageTriples(trx, scope);
   const matches = triples.length === 0 ? [] : matchPackageTriples(await listMatchAdvisories(trx, scope), triples);
   const byTriple = new Map<string, typeof matches>();
@@ -214,18 +214,10 @@ async function findExposures(trx: Executor, ctx: WorkflowContext, scope: AssessS
     if (list === undefined) byTriple.set(key, [match]);
     else list.push(match);
   }
-  const holders = byTriple.size === 0 ? [] : await listHostsWithTriples(trx, [...byTriple.values()].map((list) => list[0]!.triple), scope.hostIds);
-  for (const holder of holders) {
-    for (const match of byTriple.get(tripleKey(holder)) ?? []) {
-      const key = exposureKey(holder.hostId, match.advisoryId, holder.ecosystem, holder.name);
-      if (match.result.undetermined) undetermined.add(key);
-      else affected.push({ hostId: holder.hostId, advisoryId: match.advisoryId, ecosystem: holder.ecosystem, package: holder.name, installed: holder.version, result: match.result });
-    }
-  }
 
   // Windows: a KB exposure is a KB missing, so it cannot come from a name join. The supersedence graph
   // is built from every Windows advisory held; hosts with the same KB list are matched once.
-  const advisoryIds = new Set(affected.map((a) => a.advisoryId));
+  const windowsMatches: { advisoryId: string; match: WindowsAdvisoryMatch; hostIds: number[] }[] = [];
   const windowsInScope = await listWindowsAdvisoryIds(trx, scope.advisoryIds);
   let windowsFacts = new Map<string, AdvisoryFacts>();
   if (windowsInScope.length > 0) {
@@ -246,13 +238,10 @@ async function findExposures(trx: Executor, ctx: WorkflowContext, scope: AssessS
           const facts = windowsFacts.get(advisoryId);
           if (facts === undefined) continue;
           for (const match of matchWindowsAdvisory(facts.affected, kbs, graph)) {
-            for (const hostId of hostIds) {
-              if (match.result.undetermined) {
-                undetermined.add(exposureKey(hostId, advisoryId, WINDOWS_KB_ECOSYSTEM, match.kb));
-                continue;
-              }
-              advisoryIds.add(advisoryId);
-              affected.push({ hostId, advisoryId, ecosystem: WINDOWS_KB_ECOSYSTEM, package: match.kb, installed: match.installedOlder.join(', '), result: match.result });
+            if (match.result.undetermined) {
+              for (const hostId of hostIds) undetermined.add(exposureKey(hostId, advisoryId, WINDOWS_KB_ECOSYSTEM, match.kb));
+            } else {
+              windowsMatches.push({ advisoryId, match, hostIds });
             }
           }
         }
@@ -260,22 +249,36 @@ async function findExposures(trx: Executor, ctx: WorkflowContext, scope: AssessS
     }
   }
 
+  // Classification facts, for the advisories that affect something.
+  const advisoryIds = new Set([...matches.filter((m) => m.result.affected).map((m) => m.advisoryId), ...windowsMatches.map((w) => w.advisoryId)]);
   const advisories = await loadAdvisoryFacts(trx, [...advisoryIds].filter((id) => !windowsFacts.has(id)));
   for (const [id, facts] of windowsFacts) if (advisoryIds.has(id)) advisories.set(id, facts);
   const kevByCve = await loadKevByCve(trx);
   const epssByCve = await getEpss(trx, [...new Set([...advisories.values()].flatMap((a) => a.cves))]);
   const classify = classifier(advisories, kevByCve, epssByCve, policy);
-  const findings = new Map<string, Finding>();
-  for (const a of affected) {
-    const host = hosts.get(a.hostId);
-    if (host === undefined) continue;
-    const key = exposureKey(a.hostId, a.advisoryId, a.ecosystem, a.package);
+  const add = (hostId: number, advisoryId: string, ecosystem: string, pkg: string, installed: string, result: MatchResult) => {
+    const host = hosts.get(hostId);
+    if (host === undefined) return;
+    const key = exposureKey(hostId, advisoryId, ecosystem, pkg);
     const previous = findings.get(key);
     // Two installed versions of one package: report the lower-sorting one, deterministically.
-    if (previous && previous.installed <= a.installed) continue;
-    const classification = classify(a.advisoryId, host);
-    if (classification === null) continue;
-    findings.set(key, { hostId: a.hostId, advisoryId: a.advisoryId, ecosystem: a.ecosystem, package: a.package, installed: a.installed, fixed: a.result.fixed, matchReason: a.result.reason, classification });
+    if (previous && previous.installed <= installed) return;
+    const classification = classify(advisoryId, host);
+    if (classification === null) return;
+    findings.set(key, { hostId, advisoryId, ecosystem, package: pkg, installed, fixed: result.fixed, matchReason: result.reason, classification });
+  };
+
+  // Hosts holding the matched triples, read in chunks; the triple's own strings are shared by its hosts.
+  if (byTriple.size > 0) {
+    await forEachHostWithTriples(trx, [...byTriple.values()].map((list) => list[0]!.triple), scope.hostIds, (holder) => {
+      for (const { advisoryId, triple, result } of byTriple.get(tripleKey(holder)) ?? []) {
+        if (result.undetermined) undetermined.add(exposureKey(holder.hostId, advisoryId, triple.ecosystem, triple.name));
+        else add(holder.hostId, advisoryId, triple.ecosystem, triple.name, triple.version, result);
+      }
+    });
+  }
+  for (const { advisoryId, match, hostIds } of windowsMatches) {
+    for (const hostId of hostIds) add(hostId, advisoryId, WINDOWS_KB_ECOSYSTEM, match.kb, match.installedOlder.join(', '), match.result);
   }
   return { findings, undetermined };
 }

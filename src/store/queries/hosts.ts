@@ -327,13 +327,23 @@ export async function listPackageTriples(db: Executor, filter: TripleFilter = {}
 /** Triples per statement: three bound values each, and an OR of them per query. */
 const TRIPLE_CHUNK = 200;
 
+/** An installed triple on one host. */
+export interface HostTriple {
+  hostId: number;
+  ecosystem: string;
+  name: string;
+  version: string;
+}
+
 /** The hosts that have each of the given triples installed (restricted to `hostIds` when given). */
-export async function listHostsWithTriples(
-  db: Executor,
-  triples: HostPackage[],
-  hostIds?: number[],
-): Promise<{ hostId: number; ecosystem: string; name: string; version: string }[]> {
-  const out: { hostId: number; ecosystem: string; name: string; version: string }[] = [];
+export async function listHostsWithTriples(db: Executor, triples: HostPackage[], hostIds?: number[]): Promise<HostTriple[]> {
+  const out: HostTriple[] = [];
+  await forEachHostWithTriples(db, triples, hostIds, (row) => out.push(row));
+  return out;
+}
+
+/** As `listHostsWithTriples`, one row at a time, so a fleet's rows are never all held at once. */
+export async function forEachHostWithTriples(db: Executor, triples: HostPackage[], hostIds: number[] | undefined, visit: (row: HostTriple) => void): Promise<void> {
   // A long host list would not fit beside the triples in one statement's parameters: filter it here.
   const inSql = hostIds !== undefined && hostIds.length <= TRIPLE_CHUNK;
   const wanted = hostIds === undefined || inSql ? null : new Set(hostIds);
@@ -345,10 +355,9 @@ export async function listHostsWithTriples(
     if (inSql) query = query.where('host_id', 'in', hostIds);
     for (const row of await query.execute()) {
       const hostId = Number(row.host_id);
-      if (wanted === null || wanted.has(hostId)) out.push({ hostId, ecosystem: row.ecosystem, name: row.name, version: row.version });
+      if (wanted === null || wanted.has(hostId)) visit({ hostId, ecosystem: row.ecosystem, name: row.name, version: row.version });
     }
   }
-  return out;
 }
 
 /**
