@@ -14,6 +14,7 @@ import { parseConfig } from '../src/config/load.js';
 import { migrateToLatest, openStore, type Store } from '../src/store/db.js';
 import { toJson } from '../src/store/json.js';
 import type { WorkflowContext } from '../src/workflow/context.js';
+import { buildCurrentCaseMessage } from '../src/workflow/notifications.js';
 import type { Benchmark, BenchFigure } from './index.js';
 
 /**
@@ -38,6 +39,7 @@ const PEOPLE = [
   { id: 'dave', name: 'Dave', groups: ['ops'], slack: 'UDAVE', teams: 'aad-dave' },
 ];
 const TEAMS_TARGET_P99_MS = 500;
+const TEAMS_CONVERSATION = '19:patching@thread.tacv2';
 const TEAMS_CLICKERS = ['aad-alice', 'aad-bob', 'aad-dave', 'aad-mallory'];
 /** Approvers, a non-approver and a stranger: recorded votes, duplicates and audited refusals. */
 const CLICKERS = ['UALICE', 'UBOB', 'UDAVE', 'UMALLORY'];
@@ -86,8 +88,8 @@ const total = workerData.total;
 })();
 `;
 
-function drive(url: string, requests: { body: string; headers: Record<string, string> }[], durationMs: number): Promise<LoadResult> {
-  const total = Math.round((RATE_PER_SECOND * durationMs) / 1000);
+function drive(url: string, requests: BenchRequest[], durationMs: number): Promise<LoadResult> {
+  const total = countFor(durationMs);
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { url, requests, rate: RATE_PER_SECOND, maxInFlight: MAX_IN_FLIGHT, total } });
     worker.once('message', (result: LoadResult) => {
@@ -103,10 +105,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function signedClicks(caseIds: number[]): { body: string; headers: Record<string, string> }[] {
+type BenchRequest = { body: string; headers: Record<string, string> };
+
+let clickCounter = 0;
+
+/** One signed click per request sent: every click has its own trigger_id, as Slack's do (a repeated one is a replay). */
+function signedClicks(caseIds: number[], count: number): BenchRequest[] {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const requests = [];
-  for (let i = 0; i < CLICKERS.length * caseIds.length; i++) {
+  for (let i = 0; i < count; i++) {
     const userId = CLICKERS[i % CLICKERS.length]!;
     const caseId = caseIds[Math.floor(i / CLICKERS.length) % caseIds.length]!;
     const payload = {
@@ -115,7 +122,7 @@ function signedClicks(caseIds: number[]): { body: string; headers: Record<string
       api_app_id: 'A0BENCH',
       token: 'legacy',
       container: { type: 'message', message_ts: '1795000000.000100', channel_id: 'C0BENCH', is_ephemeral: false },
-      trigger_id: '1.2.3',
+      trigger_id: `1.${++clickCounter}.3`,
       team: { id: 'T0BENCH', domain: 'bench' },
       enterprise: null,
       is_enterprise_install: false,
@@ -187,9 +194,19 @@ function urlOf(server: Server): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 }
 
-async function measure(name: string, url: string, requests: { body: string; headers: Record<string, string> }[], log: (line: string) => void) {
-  await drive(url, requests, WARMUP_MS);
-  const result = await drive(url, requests, DURATION_MS);
+function countFor(durationMs: number): number {
+  return Math.round((RATE_PER_SECOND * durationMs) / 1000);
+}
+
+/**
+ * Warm-up, then the measured run; each with requests of its own (a request sent twice would be a
+ * replay). `settle` waits for the work the warm-up queued (its first clicks decide every case, the
+ * heaviest votes there are), so the measured run starts in step rather than behind a one-off backlog.
+ */
+async function measure(name: string, url: string, requestsFor: (count: number) => BenchRequest[], log: (line: string) => void, settle: () => Promise<void> = async () => undefined) {
+  await drive(url, requestsFor(countFor(WARMUP_MS)), WARMUP_MS);
+  await settle();
+  const result = await drive(url, requestsFor(countFor(DURATION_MS)), DURATION_MS);
   const sorted = [...result.latenciesMs].sort((a, b) => a - b);
   const p50 = percentile(sorted, 50);
   const p99 = percentile(sorted, 99);
@@ -200,7 +217,7 @@ async function measure(name: string, url: string, requests: { body: string; head
 
 export const benchmark: Benchmark = {
   name: 'ack',
-  description: `signed Slack clicks at ${RATE_PER_SECOND} req/s for ${DURATION_MS / 1000} s: HTTP ack latency, Patchdeck's Slack face beside a bare Bolt app`,
+  description: `signed Slack clicks and Teams card invokes at ${RATE_PER_SECOND} req/s for ${DURATION_MS / 1000} s each: HTTP answer latency, Patchdeck's faces beside a bare Bolt app`,
   async run(log) {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-bench-ack-'));
     const store = await openStore(`sqlite:${path.join(dir, 'bench.db')}`);
@@ -208,7 +225,7 @@ export const benchmark: Benchmark = {
     try {
       await migrateToLatest(store);
       const caseIds = await seedCases(store, 'SLACK');
-      const requests = signedClicks(caseIds);
+      const requests = (count: number) => signedClicks(caseIds, count);
       const webApi = await startFakeWebApi();
       servers.push(webApi);
       const apiUrl = `http://127.0.0.1:${(webApi.address() as AddressInfo).port}/api/`;
@@ -234,14 +251,12 @@ export const benchmark: Benchmark = {
       const bareServer = await listen(receiver.app);
       servers.push(bareServer);
 
-      const slack = await measure('Slack face', urlOf(faceServer), requests, log);
+      const slack = await measure('Slack face', urlOf(faceServer), requests, log, () => face.drain());
       const drainStarted = Date.now();
       await face.drain();
       log(`Slack face: the work behind the acks finished ${((Date.now() - drainStarted) / 1000).toFixed(1)} s after the last ack`);
       const baseline = await measure('bare Bolt app', urlOf(bareServer), requests, log);
-      const votes = await store.db.selectFrom('votes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      const audit = await store.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      log(`work done after the acks: ${Number(votes.n)} votes, ${Number(audit.n)} audit events`);
+      log(`work done after the acks: ${await countRows(store, 'votes')} votes, ${await countRows(store, 'audit_events')} audit events`);
       const teams = await measureTeams(ctx, log).catch((error: unknown) => {
         log(`Teams: not measured (${(error as Error).message})`);
         return null;
@@ -270,7 +285,7 @@ export const benchmark: Benchmark = {
 
 /**
  * The Teams face, if the tree has one: signed (JWT) Adaptive Card vote invokes against a fake Bot
- * Framework on loopback. Loaded lazily, so the Slack figures stand even when the Teams face is absent.
+ * Framework on loopback, timed until the invoke's answer (the card); the votes are counted after it. Loaded lazily, so the Slack figures stand even when the Teams face is absent.
  */
 async function measureTeams(ctx: WorkflowContext, log: (line: string) => void): Promise<{ p50: number; p99: number; failed: number } | null> {
   const face = await import('../src/chat/teams/face.js').catch(() => null);
@@ -294,19 +309,48 @@ async function measureTeams(ctx: WorkflowContext, log: (line: string) => void): 
     const server = await listen(app);
     servers.push(server);
     const caseIds = await seedCases(ctx.store, 'TEAMS');
+    // Each case's alert card as the notifier would have stored it: invokes name it by replyToId, as Teams' do.
+    const at = new Date().toISOString();
+    for (const caseId of caseIds) {
+      const message = await buildCurrentCaseMessage(ctx, caseId, 'alert');
+      await ctx.store.db
+        .insertInto('chat_messages')
+        .values({ case_id: caseId, purpose: 'alert', platform: 'teams', channel: TEAMS_CONVERSATION, ts: `bench-card-${caseId}`, payload: toJson(message), created_at: at, updated_at: at })
+        .execute();
+    }
     const token = await fake.signToken();
-    const total = Math.round((RATE_PER_SECOND * (DURATION_MS + WARMUP_MS)) / 1000);
-    const requests = Array.from({ length: total }, (_, i) => {
-      const aadObjectId = TEAMS_CLICKERS[i % TEAMS_CLICKERS.length]!;
-      const caseId = caseIds[Math.floor(i / TEAMS_CLICKERS.length) % caseIds.length]!;
-      const activity = fakeTeams.cardActionActivity({ serviceUrl: fake.serviceUrl, aadObjectId, userId: `29:${aadObjectId}-mri`, verb: 'patchdeck.vote', data: { value: `case:${caseId}:approve` }, actionId: 'approve' });
-      return { body: JSON.stringify(activity), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
-    });
-    return await measure('Teams face', `http://127.0.0.1:${(server.address() as AddressInfo).port}${face.TEAMS_MESSAGES_PATH}`, requests, log);
+    // Every activity has its own id (cardActionActivity makes one), as Teams' do.
+    const requests = (count: number) =>
+      Array.from({ length: count }, (_, i) => {
+        const aadObjectId = TEAMS_CLICKERS[i % TEAMS_CLICKERS.length]!;
+        const caseId = caseIds[Math.floor(i / TEAMS_CLICKERS.length) % caseIds.length]!;
+        const activity = fakeTeams.cardActionActivity({
+          serviceUrl: fake.serviceUrl,
+          conversationId: TEAMS_CONVERSATION,
+          aadObjectId,
+          userId: `29:${aadObjectId}-mri`,
+          verb: 'patchdeck.vote',
+          data: { value: `case:${caseId}:approve` },
+          actionId: 'approve',
+          replyToId: `bench-card-${caseId}`,
+        });
+        return { body: JSON.stringify(activity), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
+      });
+    const votesBefore = await countRows(ctx.store, 'votes');
+    const measured = await measure('Teams face', `http://127.0.0.1:${(server.address() as AddressInfo).port}${face.TEAMS_MESSAGES_PATH}`, requests, log, () => teamsFace.drain());
+    const drainStarted = Date.now();
+    await teamsFace.drain();
+    log(`Teams face: the votes behind the answers finished ${((Date.now() - drainStarted) / 1000).toFixed(1)} s after the last answer; ${(await countRows(ctx.store, 'votes')) - votesBefore} votes recorded`);
+    return measured;
   } finally {
     for (const server of servers) await closeServer(server);
     await fake.close();
   }
+}
+
+async function countRows(store: Store, table: 'votes' | 'audit_events'): Promise<number> {
+  const row = await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 function round(ms: number): number {

@@ -118,23 +118,39 @@ function expiryJobs(caseId: number, rule: AppliedApprovalRule, requestedAt: stri
   return [{ kind: JOB_KINDS.approvalsExpire, payload: { caseId }, runAt: new Date(expiresAt), uniqueKey: `case:${caseId}:approvals.expire:${requestedAt}` }];
 }
 
-/** Records the refusal in its own transaction: the attempt is evidence even though nothing changed. */
-async function auditRefusal(ctx: WorkflowContext, attempt: { caseId: number; personId: string; action: 'vote.refused' | 'defer.refused'; what: Record<string, unknown> }, refusal: Refusal): Promise<Refusal> {
-  await ctx.store.transaction((trx) =>
-    recordChange(trx, ctx, {
-      audit: [
-        {
-          actor: attempt.personId,
-          action: attempt.action,
-          subjectType: 'case',
-          subjectId: attempt.caseId,
-          after: { ...attempt.what, code: refusal.code, reason: refusal.reason },
-        },
-      ],
-    }),
-  );
+type RefusalAttempt = { caseId: number; personId: string; action: 'vote.refused' | 'defer.refused'; what: Record<string, unknown> };
+
+/** Records a refusal inside the caller's transaction: the attempt is evidence even though nothing changed. */
+async function auditRefusalIn(trx: Executor, ctx: WorkflowContext, attempt: RefusalAttempt, refusal: Refusal): Promise<Refusal> {
+  await recordChange(trx, ctx, {
+    audit: [
+      {
+        actor: attempt.personId,
+        action: attempt.action,
+        subjectType: 'case',
+        subjectId: attempt.caseId,
+        after: { ...attempt.what, code: refusal.code, reason: refusal.reason },
+      },
+    ],
+  });
   ctx.logger.info({ caseId: attempt.caseId, person: attempt.personId, code: refusal.code }, attempt.action);
   return refusal;
+}
+
+/** The same in a transaction of its own, for refusals decided outside one. */
+async function auditRefusal(ctx: WorkflowContext, attempt: RefusalAttempt, refusal: Refusal): Promise<Refusal> {
+  return ctx.store.transaction((trx) => auditRefusalIn(trx, ctx, attempt, refusal));
+}
+
+function voteAttempt(input: CastVoteInput): RefusalAttempt {
+  const what = {
+    stage: input.stage,
+    decision: input.decision,
+    via: input.via,
+    ...(input.planHash === undefined ? {} : { planHash: input.planHash }),
+    ...(input.eventId === undefined ? {} : { eventId: input.eventId.id.slice(0, 200) }),
+  };
+  return { caseId: input.caseId, personId: input.personId, action: 'vote.refused', what };
 }
 
 /**
@@ -146,7 +162,13 @@ async function auditRefusal(ctx: WorkflowContext, attempt: { caseId: number; per
  */
 export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Promise<CastVoteResult> {
   const comment = input.comment?.trim() ? input.comment.trim().slice(0, MAX_COMMENT) : null;
-  const result = await ctx.store.transaction(async (trx): Promise<CastVoteResult> => {
+  // A refusal is audited in the vote's own transaction: one commit per click, whatever the outcome.
+  return ctx.store.transaction(async (trx): Promise<CastVoteResult> => {
+    const result = await decideVote(trx);
+    return result.status === 'refused' ? auditRefusalIn(trx, ctx, voteAttempt(input), result) : result;
+  });
+
+  async function decideVote(trx: Executor): Promise<CastVoteResult> {
     if (input.eventId !== undefined && !(await claimChatEventIn(trx, ctx, { platform: input.eventId.platform, eventId: input.eventId.id }))) {
       return { status: 'refused', code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON };
     }
@@ -231,21 +253,12 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
       caseState = await sealSignoff(trx, ctx, { caseId, rolloutId, caseState: subject.caseState, personId: input.personId, approved: stageOutcome === 'approved', comment });
     }
     return { status: 'recorded', outcome, caseState };
-  });
-  if (result.status === 'refused') return recordVoteRefusal(ctx, input, result);
-  return result;
+  }
 }
 
-/** Audits a refused vote as `vote.refused`; also for refusals a face decided before calling castVote. */
+/** Audits a refusal a face decided before calling castVote (quickVoteRefusal) as `vote.refused`. */
 export async function recordVoteRefusal(ctx: WorkflowContext, input: CastVoteInput, refusal: Refusal): Promise<Refusal> {
-  const what = {
-    stage: input.stage,
-    decision: input.decision,
-    via: input.via,
-    ...(input.planHash === undefined ? {} : { planHash: input.planHash }),
-    ...(input.eventId === undefined ? {} : { eventId: input.eventId.id.slice(0, 200) }),
-  };
-  return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'vote.refused', what }, refusal);
+  return auditRefusal(ctx, voteAttempt(input), refusal);
 }
 
 /**

@@ -183,9 +183,11 @@ export function installationActivity(o: ActivityOptions & { action?: string }): 
   return { ...baseActivity('installationUpdate', o), action: o.action ?? 'add' };
 }
 
-export function cardActionActivity(o: ActivityOptions & { verb: string; data: unknown; actionId?: string; trigger?: string }): Record<string, unknown> {
+/** `replyToId`: the activity id of the card the button is on (Teams sends it for cards in messages). */
+export function cardActionActivity(o: ActivityOptions & { verb: string; data: unknown; actionId?: string; trigger?: string; replyToId?: string }): Record<string, unknown> {
   return {
     ...baseActivity('invoke', o),
+    ...(o.replyToId === undefined ? {} : { replyToId: o.replyToId }),
     name: 'adaptiveCard/action',
     value: {
       action: { type: 'Action.Execute', verb: o.verb, data: o.data, ...(o.actionId === undefined ? {} : { id: o.actionId }) },

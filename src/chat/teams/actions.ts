@@ -74,15 +74,15 @@ export interface TeamsActionDeps {
   deadlineMs?: number;
 }
 
-async function renderCard(ctx: WorkflowContext, message: ChatMessage, notice: ClickNotice | null, extraRefreshUserIds: readonly string[] = []) {
-  const refreshUserIds = [...new Set([...(await approverUserIds(ctx)), ...extraRefreshUserIds])];
+async function renderCard(deps: TeamsActionDeps, message: ChatMessage, notice: ClickNotice | null, extraRefreshUserIds: readonly string[] = []) {
+  const refreshUserIds = [...new Set([...(await deps.state.approverUserIds(() => approverUserIds(deps.ctx), deps.ctx.clock.now().getTime())), ...extraRefreshUserIds])];
   return renderTeamsCard(message, { refreshUserIds, notice });
 }
 
-async function currentCard(ctx: WorkflowContext, caseId: number, purpose: CaseMessagePurpose, notice: ClickNotice | null = null, extraRefreshUserIds: readonly string[] = []) {
-  const message = await buildCurrentCaseMessage(ctx, caseId, purpose);
+async function currentCard(deps: TeamsActionDeps, caseId: number, purpose: CaseMessagePurpose, notice: ClickNotice | null = null, extraRefreshUserIds: readonly string[] = []) {
+  const message = await buildCurrentCaseMessage(deps.ctx, caseId, purpose);
   if (message === null) return renderNoticeCard(notice ? `${notice.text} Case ${caseId} no longer exists.` : `Case ${caseId} no longer exists.`);
-  return renderCard(ctx, message, notice, extraRefreshUserIds);
+  return renderCard(deps, message, notice, extraRefreshUserIds);
 }
 
 /** Our stored copy of the card an invoke came from (its activity id is the invoke's `replyToId`). */
@@ -108,10 +108,10 @@ function purposeOf(value: string): CaseMessagePurpose | null {
 type ClickedCard = Awaited<ReturnType<typeof clickedCard>>;
 
 /** The card for the clicker: the clicked message as stored (a replaced one stays replaced), else the case's current one. */
-async function cardForClicker(ctx: WorkflowContext, clicked: ClickedCard, caseId: number, fallbackPurpose: CaseMessagePurpose, notice: ClickNotice) {
-  if (clicked !== null && clicked.caseId === caseId && clicked.payload !== null) return renderCard(ctx, clicked.payload, notice);
+async function cardForClicker(deps: TeamsActionDeps, clicked: ClickedCard, caseId: number, fallbackPurpose: CaseMessagePurpose, notice: ClickNotice) {
+  if (clicked !== null && clicked.caseId === caseId && clicked.payload !== null) return renderCard(deps, clicked.payload, notice);
   const purpose = (clicked !== null && clicked.caseId === caseId ? purposeOf(clicked.purpose) : null) ?? fallbackPurpose;
-  return currentCard(ctx, caseId, purpose, notice);
+  return currentCard(deps, caseId, purpose, notice);
 }
 
 async function refuse(ctx: WorkflowContext, activity: TeamsActivity, reason: string, detail: { actionId: string; value: string | null; caseId: number | null }): Promise<TeamsInvokeAnswer> {
@@ -157,7 +157,7 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
     const stage = STAGE_OF_PURPOSE[data.data.purpose];
     const notice = stage === undefined ? null : state.noticeFor(aad, data.data.caseId, stage, nowMs());
     const clicker = notice === null || activity.from?.id === undefined ? [] : [activity.from.id];
-    return cardAnswer(await currentCard(ctx, data.data.caseId, data.data.purpose, notice, clicker));
+    return cardAnswer(await currentCard(deps, data.data.caseId, data.data.purpose, notice, clicker));
   }
   // Reboot notice answers (personal chat) are decided by reboot-actions.ts, not as votes.
   if (action.verb === TEAMS_VERBS.reboot) return handleTeamsRebootAction(ctx, activity, action);
@@ -193,7 +193,7 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
   const refuseInline = async (refusal: { code: string; reason: string }) => {
     // Answered first; the audit record follows in the queue.
     deps.work.push(null, () => recordVoteRefusal(ctx, input, { status: 'refused', ...refusal }).then(() => undefined));
-    return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, { text: `Not recorded: ${refusal.reason}`, tone: 'attention' }));
+    return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, { text: `Not recorded: ${refusal.reason}`, tone: 'attention' }));
   };
   if (activity.id !== undefined && !state.firstSighting(activity.id, nowMs())) return refuseInline({ code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON });
   const quick = await quickVoteRefusal(ctx, input);
@@ -202,11 +202,11 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
   const queued = deps.work.push(`vote:${aad}:${value}`, () => countVote(deps, turn, input, aad));
   if (queued === 'full') {
     ctx.logger.warn({ caseId: vote.caseId }, 'Teams click dropped: the face\'s work queue is full');
-    return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, { text: 'Not recorded: Patchdeck is busy right now. Click again in a minute.', tone: 'attention' }));
+    return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, { text: 'Not recorded: Patchdeck is busy right now. Click again in a minute.', tone: 'attention' }));
   }
   // A double click still waiting in the queue is the same vote: it is answered the same way.
   state.votePending(aad, vote.caseId, stage);
-  return cardAnswer(await cardForClicker(ctx, clicked, vote.caseId, purpose, RECORDING_NOTICE));
+  return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, RECORDING_NOTICE));
 }
 
 /** The queued part of a vote: count it, keep the outcome for the clicker, then update the clicked card. */
@@ -237,7 +237,7 @@ async function updateClickedCard(deps: TeamsActionDeps, turn: TeamsTurn, replyTo
   const message = await buildCurrentCaseMessage(ctx, clicked.caseId, purpose);
   if (message === null) return;
   const { activityId: _ignored, ...reference } = turn.reference;
-  const card = await renderCard(ctx, message, null, clicker === undefined ? [] : [clicker]);
+  const card = await renderCard(deps, message, null, clicker === undefined ? [] : [clicker]);
   try {
     await deps.connector.update(reference, replyToId, { summary: message.text.slice(0, 500), attachments: [cardAttachment(card)] });
   } catch (error) {

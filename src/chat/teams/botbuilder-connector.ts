@@ -120,6 +120,44 @@ function classifyAuthenticationError(error: unknown): string {
   return 'invalid_token';
 }
 
+/** Keep a validated token at most this long (and never past its own expiry). */
+const VALIDATED_KEPT_MS = 10 * 60_000;
+const MAX_VALIDATED = 1_000;
+
+/**
+ * Tokens botbuilder accepted, per (token, serviceUrl, channelId): everything its check depends on.
+ * The Bot Connector sends the same token with every activity for about an hour, and checking its
+ * RSA signature again costs more than answering an invoke. Only invokes use it (see handle).
+ */
+function createValidatedTokenCache() {
+  const entries = new Map<string, number>();
+  return {
+    has(key: string, nowMs: number): boolean {
+      const until = entries.get(key);
+      if (until === undefined) return false;
+      if (until > nowMs) return true;
+      entries.delete(key);
+      return false;
+    },
+    add(key: string, authHeader: string, nowMs: number): void {
+      let expMs = nowMs + VALIDATED_KEPT_MS;
+      try {
+        const exp = decodeJwt(authHeader.slice('Bearer '.length)).exp;
+        if (typeof exp !== 'number') return;
+        expMs = Math.min(expMs, exp * 1000);
+      } catch {
+        return;
+      }
+      entries.delete(key);
+      entries.set(key, expMs);
+      for (const oldest of entries.keys()) {
+        if (entries.size <= MAX_VALIDATED) break;
+        entries.delete(oldest);
+      }
+    },
+  };
+}
+
 /** Checks what can be checked before botbuilder runs: a bearer token, issued by the Bot Framework. */
 function precheckToken(authHeader: string): string | null {
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authHeader);
@@ -159,6 +197,7 @@ export function createBotbuilderConnector(options: BotbuilderConnectorOptions): 
     createClientCredentialsFactory(options),
   );
   const adapter = new PatchdeckCloudAdapter(authentication);
+  const validated = createValidatedTokenCache();
   adapter.onTurnError = async (_context, error) => {
     logger.error({ err: error.message }, 'Teams turn failed');
     throw error;
@@ -201,24 +240,42 @@ export function createBotbuilderConnector(options: BotbuilderConnectorOptions): 
       };
       const early = precheckToken(authHeader) ?? (activity.serviceUrl ? null : 'missing_service_url');
       if (early !== null) return reject(early);
-      let authenticated: Awaited<ReturnType<PatchdeckCloudAdapter['authenticate']>>;
-      try {
-        authenticated = await adapter.authenticate(activity as unknown as Activity, authHeader);
-      } catch (error) {
-        return reject(classifyAuthenticationError(error));
+      const trustKey = `${authHeader}\u0000${activity.serviceUrl ?? ''}\u0000${activity.channelId ?? ''}`;
+      let authenticated: Awaited<ReturnType<PatchdeckCloudAdapter['authenticate']>> | null = null;
+      if (activity.type !== 'invoke' || !validated.has(trustKey, options.clock.now().getTime())) {
+        try {
+          authenticated = await adapter.authenticate(activity as unknown as Activity, authHeader);
+        } catch (error) {
+          return reject(classifyAuthenticationError(error));
+        }
+        validated.add(trustKey, authHeader, options.clock.now().getTime());
       }
       let answer: TeamsInvokeAnswer | null = null;
       try {
-        await adapter.run(authenticated, activity as unknown as Activity, async (context) => {
-          const reference = TurnContext.getConversationReference(context.activity) as unknown as TeamsConversationReference;
+        if (activity.type === 'invoke') {
+          // An invoke is answered in the HTTP response, never with a reply in the turn, so it skips the
+          // turn context processActivity builds (a new Bot Connector client per request costs more than the answer).
+          const reference = TurnContext.getConversationReference(activity as unknown as Activity) as unknown as TeamsConversationReference;
           answer = await hooks.onTurn({
             activity,
             reference,
-            reply: async (text) => {
-              await context.sendActivity({ type: 'message', text });
+            reply: async () => {
+              throw new Error('an invoke is answered in its HTTP response, not with a reply');
             },
           });
-        });
+        } else {
+          // Non-invokes are always authenticated above (only invokes use the cache).
+          await adapter.run(authenticated!, activity as unknown as Activity, async (context) => {
+            const reference = TurnContext.getConversationReference(context.activity) as unknown as TeamsConversationReference;
+            answer = await hooks.onTurn({
+              activity,
+              reference,
+              reply: async (text) => {
+                await context.sendActivity({ type: 'message', text });
+              },
+            });
+          });
+        }
       } catch (error) {
         logger.error({ err: (error as Error).message, type: activity.type }, 'Teams activity failed');
         if (!res.headersSent) res.status(500).type('text/plain').send('internal error');

@@ -30,7 +30,12 @@ export interface TeamsClickState {
   noticeFor(aadObjectId: string, caseId: number, stage: VoteStage, nowMs: number): ClickNotice | null;
   /** The Teams user id (MRI) last stored for an Entra object id, so it is written only when it changes. */
   readonly knownUsers: Map<string, string>;
+  /** The approvers' Teams user ids (a card's refresh list), read at most every few seconds. */
+  approverUserIds(read: () => Promise<string[]>, nowMs: number): Promise<string[]>;
 }
+
+/** A new approver's client starts refreshing cards this long after the bot first heard from them, at most. */
+const APPROVERS_KEPT_MS = 10_000;
 
 export const RECORDING_NOTICE: ClickNotice = { text: 'Recording your vote…', tone: 'good' };
 
@@ -45,6 +50,7 @@ function trim<K, V>(map: Map<K, V>, max: number): void {
 export function createTeamsClickState(): TeamsClickState {
   const seen = new Map<string, number>();
   const notices = new Map<string, { notice: ClickNotice; until: number | null }>();
+  let approvers: { ids: string[]; until: number } | null = null;
   const key = (aad: string, caseId: number, stage: VoteStage) => `${aad}\u0000${caseId}\u0000${stage}`;
   return {
     firstSighting(activityId, nowMs) {
@@ -77,5 +83,11 @@ export function createTeamsClickState(): TeamsClickState {
       return entry.notice;
     },
     knownUsers: new Map(),
+    async approverUserIds(read, nowMs) {
+      if (approvers !== null && approvers.until > nowMs) return approvers.ids;
+      const ids = await read();
+      approvers = { ids, until: nowMs + APPROVERS_KEPT_MS };
+      return ids;
+    },
   };
 }
