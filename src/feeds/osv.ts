@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AdvisoryInput, AffectedPackage, AffectedRange, RangeEvent } from '../core/types.js';
 import { pickCvss } from './shared/cvss.js';
 import { cveFromAlias, describeSchemaError, readJsonDocument, toIsoOrNull, unique } from './shared/documents.js';
+import { isZip, readZip } from './shared/zip.js';
 import type { FeedParseError, FeedParseResult, FeedPlugin } from './types.js';
 
 const stringList = z.array(z.string()).nullish();
@@ -173,44 +174,62 @@ function toAdvisory(record: OsvRecord): AdvisoryInput {
   };
 }
 
+/** Reads one OSV document (a record or a JSON array of them) into `advisories`; `inZip`: a bad entry is one record of its archive. */
+function readOsvDocument(location: string, body: Buffer, advisories: AdvisoryInput[], errors: FeedParseError[], inZip = false): void {
+  const read = readJsonDocument(location, body);
+  if (!read.ok) {
+    errors.push(inZip ? { ...read.error, scope: 'record' } : read.error);
+    return;
+  }
+  const isArray = Array.isArray(read.value);
+  const records: unknown[] = isArray ? (read.value as unknown[]) : [read.value];
+  if (!isArray && (read.value === null || typeof read.value !== 'object' || !('id' in read.value))) {
+    errors.push({ location, scope: inZip ? 'record' : 'document', message: 'is not an OSV record (no "id") nor a JSON array of records' });
+    return;
+  }
+  records.forEach((raw, index) => {
+    const parsed = OsvRecordSchema.safeParse(raw);
+    const where = isArray ? `${location}[${index}]` : location;
+    if (!parsed.success) {
+      const id = (raw as { id?: unknown } | null)?.id;
+      errors.push({
+        location: typeof id === 'string' ? `${where} (${id})` : where,
+        scope: isArray || inZip ? 'record' : 'document',
+        message: `is not a valid OSV record: ${describeSchemaError(parsed.error)}`,
+      });
+      return;
+    }
+    advisories.push(toAdvisory(parsed.data));
+  });
+}
+
+/** An archive unpacks to at most this much unless the workflow passes config `fetch.maxBytes`. */
+const DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024;
+
 /**
- * OSV records (https://ossf.github.io/osv-schema/): one record per document, or a JSON array of
- * records. Distro ecosystems (`Ubuntu:22.04:LTS`, `Debian:12`, `AlmaLinux:9`, …) and language
- * ecosystems (`npm`, `PyPI`) alike; the id is read from the content, never from the file name.
+ * OSV records (https://ossf.github.io/osv-schema/): one record per document, a JSON array of
+ * records, or a zip export (`all.zip`, one record per `.json` entry, located as `file.zip!/ID.json`).
+ * Distro ecosystems (`Ubuntu:22.04:LTS`, `Debian:12`, `AlmaLinux:9`, …) and language ecosystems
+ * (`npm`, `PyPI`) alike; the id is read from the content, never from the file name.
  */
 export const osvFeed: FeedPlugin = {
   kind: 'osv',
-  description: 'OSV vulnerability records (Ubuntu, Debian, AlmaLinux, GitHub npm/PyPI, …): a file, a directory of files, or a JSON array',
-  fileExtensions: ['.json'],
-  async parse(documents): Promise<FeedParseResult> {
+  description: 'OSV vulnerability records (Ubuntu, Debian, AlmaLinux, GitHub npm/PyPI, …): a file, a directory of files, a JSON array, or a zip export',
+  fileExtensions: ['.json', '.zip'],
+  async parse(documents, context): Promise<FeedParseResult> {
     const advisories: AdvisoryInput[] = [];
     const errors: FeedParseError[] = [];
     for (const document of documents) {
-      const read = readJsonDocument(document.location, document.body);
-      if (!read.ok) {
-        errors.push(read.error);
+      if (!isZip(document.body)) {
+        readOsvDocument(document.location, document.body, advisories, errors);
         continue;
       }
-      const isArray = Array.isArray(read.value);
-      const records: unknown[] = isArray ? (read.value as unknown[]) : [read.value];
-      if (!isArray && (read.value === null || typeof read.value !== 'object' || !('id' in read.value))) {
-        errors.push({ location: document.location, scope: 'document', message: 'is not an OSV record (no "id") nor a JSON array of records' });
+      const zip = readZip(document.body, { maxBytes: context.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES, wanted: (name) => name.toLowerCase().endsWith('.json') });
+      if (!zip.ok) {
+        errors.push({ location: document.location, scope: 'document', message: zip.message });
         continue;
       }
-      records.forEach((raw, index) => {
-        const parsed = OsvRecordSchema.safeParse(raw);
-        const where = isArray ? `${document.location}[${index}]` : document.location;
-        if (!parsed.success) {
-          const id = (raw as { id?: unknown } | null)?.id;
-          errors.push({
-            location: typeof id === 'string' ? `${where} (${id})` : where,
-            scope: isArray ? 'record' : 'document',
-            message: `is not a valid OSV record: ${describeSchemaError(parsed.error)}`,
-          });
-          return;
-        }
-        advisories.push(toAdvisory(parsed.data));
-      });
+      for (const entry of zip.entries) readOsvDocument(`${document.location}!/${entry.name}`, entry.body, advisories, errors, true);
     }
     return { advisories, errors };
   },

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { WorkflowContext } from '../../src/workflow/context.js';
 import { ingestFeedFile, ingestFeedUrl } from '../../src/workflow/feeds.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 import { describeEachStore } from '../helpers/stores.js';
+import { makeZip } from '../helpers/zip.js';
 
 const FIXTURES = new URL('../fixtures/feeds/', import.meta.url).pathname;
 const KEV = `${FIXTURES}kev/known_exploited_vulnerabilities.json`;
@@ -115,6 +116,20 @@ describeEachStore('feed runs skip documents whose bytes are unchanged', (s) => {
       expect(result.errors[0]?.location).toContain('BAD-1');
     }
     expect((await loadFeedDocuments(s.store.db, 'mixed')).size).toBe(0);
+  });
+
+  it('treats an OSV zip export as one document: read whole when its bytes change, skipped when not', async () => {
+    const ubuntu = path.join(osvDir, 'ubuntu');
+    const entries = readdirSync(ubuntu).sort().map((name) => ({ name, body: readFileSync(path.join(ubuntu, name)) }));
+    const exportDir = path.join(scratch, 'export');
+    mkdirSync(exportDir);
+    writeFileSync(path.join(exportDir, 'all.zip'), makeZip(entries));
+    const run = () => ingestFeedFile(ctx, { kind: 'osv', path: exportDir, name: 'osv-zip', actor: 'alice' });
+    expect(await run()).toMatchObject({ documents: 1, added: entries.length, skipped: 0 });
+    expect(await run()).toMatchObject({ documents: 1, skipped: 1, unchanged: entries.length });
+    writeFileSync(path.join(exportDir, 'all.zip'), makeZip(entries.slice(1)));
+    // One record fewer: the rest is read again and found unchanged; the one gone stays stored, as before.
+    expect(await run()).toMatchObject({ documents: 1, skipped: 0, unchanged: entries.length - 1, added: 0 });
   });
 
   it('parses every document again when a full run is asked for', async () => {

@@ -42,7 +42,7 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
     .command('ingest')
     .description('read one feed document, a directory of them, or a URL, and store its advisories (unchanged records are skipped)')
     .addOption(new Option('--kind <kind>', 'feed format').choices(listFeedKinds()).makeOptionMandatory())
-    .option('--file <path>', 'a feed file, or a directory whose files of that kind are read (OSV: one record per file, or a JSON array)')
+    .option('--file <path>', 'a feed file, or a directory whose files of that kind are read (OSV: one record per file, a JSON array, or a zip export)')
     .option('--url <url>', 'fetch the feed over HTTP(S), within the config fetch limits (size, time, redirects)')
     .option('--name <name>', 'feed name for feeds status and RSS hint ids (default: the kind)')
     .option('--full', 'parse every document, also those whose bytes are unchanged since the last run')
