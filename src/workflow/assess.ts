@@ -409,8 +409,8 @@ function byUrgency(a: OpenExposureFacts, b: OpenExposureFacts): number {
   return severityRank(b.severity) - severityRank(a.severity) || a.dueAt.localeCompare(b.dueAt) || a.id - b.id;
 }
 
-/** Advisories whose open exposures are read at once when opening cases. */
-const CASE_BATCH = 500;
+/** Advisories whose open exposures are read at once when opening cases (one can have a row per host). */
+const CASE_BATCH = 100;
 
 /**
  * Attaches open exposures without a case to their advisory's case, or opens one when the worst of
