@@ -137,7 +137,7 @@ export function matchAffectedPackage(affected: AffectedPackage, installed: HostP
   const unreadable: string[] = [];
   const skipped: string[] = [];
   for (const range of affected.ranges) {
-    const compare = compareForRange(range, ecosystemCompare);
+    const compare = compareForRange(range, ecosystemCompare, ecosystemScheme);
     if (compare === null) {
       skipped.push(range.type === 'GIT' ? 'a GIT range (commits, not versions)' : `a ${range.type} range Patchdeck cannot order`);
       continue;
@@ -156,7 +156,7 @@ export function matchAffectedPackage(affected: AffectedPackage, installed: HostP
   const listed = affected.versions.find((v) => sameVersion(installed.version, v, ecosystemCompare));
   if (listed !== undefined) {
     // A listed version is affected; the ranges may still tell which release fixes it.
-    const fixed = fixFromRanges(affected.ranges, installed.version, ecosystemCompare);
+    const fixed = fixFromRanges(affected.ranges, installed.version, ecosystemCompare, ecosystemScheme);
     const fix = fixed === null ? 'no fixed version known' : `fixed in ${fixed}`;
     return { affected: true, fixed, reason: `${what} is listed as an affected version: ${fix}`, undetermined: false };
   }
@@ -169,17 +169,22 @@ export function matchAffectedPackage(affected: AffectedPackage, installed: HostP
   return miss(`${what} is outside the affected ranges and versions${tail}`);
 }
 
-function compareForRange(range: AffectedRange, ecosystemCompare: Compare | null): Compare | null {
-  if (range.type === 'SEMVER') return comparatorFor('semver');
+/**
+ * SEMVER ranges use node-semver, except where the ecosystem's own scheme is a strict superset of
+ * SemVer 2.0: Go's (x/mod/semver) also reads `v1.2`, `go1.21.3` and `+incompatible`, which the Go
+ * vulnerability database's SEMVER ranges are compared against.
+ */
+function compareForRange(range: AffectedRange, ecosystemCompare: Compare | null, ecosystemScheme: VersionScheme | null): Compare | null {
+  if (range.type === 'SEMVER') return ecosystemScheme === 'go' && ecosystemCompare !== null ? ecosystemCompare : comparatorFor('semver');
   if (range.type === 'ECOSYSTEM') return ecosystemCompare;
   return null;
 }
 
 /** For a version found in `versions`: the lowest `fixed` above it in any range Patchdeck can order. */
-function fixFromRanges(ranges: AffectedRange[], version: string, ecosystemCompare: Compare | null): string | null {
+function fixFromRanges(ranges: AffectedRange[], version: string, ecosystemCompare: Compare | null, ecosystemScheme: VersionScheme | null): string | null {
   let best: string | null = null;
   for (const range of ranges) {
-    const compare = compareForRange(range, ecosystemCompare);
+    const compare = compareForRange(range, ecosystemCompare, ecosystemScheme);
     if (compare === null) continue;
     try {
       const next = timelineOf(range.events)

@@ -36,6 +36,11 @@ describe('OSV Go records', () => {
     }
   });
 
+  it('SEMVER ranges of Go records are read with Go rules: v0.3 shorthand and +incompatible versions are decided, not undetermined', () => {
+    expect(match('GO-2021-0113', 'Go', 'golang.org/x/text', 'v0.3')).toMatchObject({ affected: true, fixed: '0.3.7', undetermined: false });
+    expect(match('GO-2021-0113', 'Go', 'golang.org/x/text', 'v0.4')).toMatchObject({ affected: false, undetermined: false });
+  });
+
   it('GO-2021-0227: golang.org/x/crypto pseudo-versions order by their timestamp', () => {
     const before = match('GO-2021-0227', 'Go', 'golang.org/x/crypto', 'v0.0.0-20201208171446-5f87f3452ae9');
     expect(before).toMatchObject({ affected: true, fixed: '0.0.0-20201216223049-8b5274cf687f' });
