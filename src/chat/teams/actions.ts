@@ -8,7 +8,7 @@ import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { buildCurrentCaseMessage } from '../../workflow/notifications.js';
 import type { WorkQueue } from '../slack/work-queue.js';
-import { RECORDING_NOTICE, type ClickNotice, type TeamsClickState } from './click-state.js';
+import { RECORDING_NOTICE, type CardUpdateThrottle, type ClickNotice, type TeamsClickState } from './click-state.js';
 import type { TeamsActivity, TeamsConnector, TeamsInvokeAnswer, TeamsTurn } from './connector.js';
 import { forgetConversation, rememberConversation, rememberTeamsUser } from './conversations.js';
 import { approverUserIds } from './notifier.js';
@@ -70,6 +70,7 @@ export interface TeamsActionDeps {
   connector: TeamsConnector;
   work: WorkQueue;
   state: TeamsClickState;
+  cardUpdates: CardUpdateThrottle;
   /** Overrides the invoke deadline (tests). */
   deadlineMs?: number;
 }
@@ -224,8 +225,8 @@ async function countVote(deps: TeamsActionDeps, turn: TeamsTurn, input: CastVote
   const replyToId = (turn.activity as { replyToId?: unknown }).replyToId;
   if (typeof replyToId !== 'string') return;
   const clicker = turn.activity.from?.id;
-  // One update per card is enough however many votes finished meanwhile: it renders the state when it runs.
-  deps.work.push(`card:${turn.reference.conversation.id}:${replyToId}`, () => updateClickedCard(deps, turn, replyToId, clicker));
+  // One update per card and second is enough however many votes finished meanwhile: it renders the state when it runs.
+  deps.cardUpdates.schedule(`card:${turn.reference.conversation.id}:${replyToId}`, () => updateClickedCard(deps, turn, replyToId, clicker));
 }
 
 /** Rewrites the clicked card as it is now (stored copies only; a replaced one is left alone), so refreshes follow. */

@@ -91,3 +91,46 @@ export function createTeamsClickState(): TeamsClickState {
     },
   };
 }
+
+/**
+ * Updates of one card at most once per `spacingMs`: the first runs at once, later ones wait for the
+ * spacing and collapse into one, which renders the state as it is when it runs. Teams throttles
+ * message updates, and a busy card gains nothing from one update per click.
+ */
+export interface CardUpdateThrottle {
+  schedule(key: string, task: () => Promise<void>): void;
+  /** Resolves once no update is waiting for its turn (tests, shutdown); then drain the work queue. */
+  settled(): Promise<void>;
+}
+
+export function createCardUpdateThrottle(spacingMs: number, push: (key: string, task: () => Promise<void>) => void): CardUpdateThrottle {
+  const cooling = new Map<string, { again: (() => Promise<void>) | null }>();
+  let waiters: (() => void)[] = [];
+  const anyWaiting = () => [...cooling.values()].some((entry) => entry.again !== null);
+  const run = (key: string, task: () => Promise<void>) => {
+    cooling.set(key, { again: null });
+    push(key, task);
+    const timer = setTimeout(() => {
+      const again = cooling.get(key)?.again ?? null;
+      cooling.delete(key);
+      if (again !== null) run(key, again);
+      if (!anyWaiting()) {
+        const wake = waiters;
+        waiters = [];
+        for (const resolve of wake) resolve();
+      }
+    }, spacingMs);
+    // A waiting update is not worth keeping the process alive for: a recorded vote's chat.update job covers it.
+    timer.unref();
+  };
+  return {
+    schedule(key, task) {
+      const entry = cooling.get(key);
+      if (entry !== undefined) entry.again = task;
+      else run(key, task);
+    },
+    async settled() {
+      while (anyWaiting()) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+  };
+}

@@ -5,7 +5,7 @@ import type { Notifier } from '../../workflow/notifications.js';
 import { createWorkQueue } from '../slack/work-queue.js';
 import { handleTeamsTurn, type TeamsActionDeps } from './actions.js';
 import { createBotbuilderConnector } from './botbuilder-connector.js';
-import { createTeamsClickState } from './click-state.js';
+import { createCardUpdateThrottle, createTeamsClickState } from './click-state.js';
 import type { TeamsConnector } from './connector.js';
 import { createTeamsDirectNotifier } from './direct.js';
 import { createTeamsNotifier } from './notifier.js';
@@ -15,6 +15,9 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 
 /** Answered card actions waiting to run; beyond this, new votes are refused with "busy" rather than piling up. */
 const MAX_PENDING_WORK = 10_000;
+
+/** Least time between two updates of one card after votes on it (Teams throttles message updates). */
+const CARD_UPDATE_SPACING_MS = 1_000;
 
 /** Activities are small; a card action carries the card's data only. */
 const MAX_BODY = '1mb';
@@ -79,6 +82,9 @@ export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
     connector,
     work,
     state: createTeamsClickState(),
+    cardUpdates: createCardUpdateThrottle(CARD_UPDATE_SPACING_MS, (key, task) => {
+      if (work.push(key, task) === 'full') ctx.logger.warn({ key }, 'Teams card update dropped: the face\'s work queue is full');
+    }),
     ...(deps.invokeDeadlineMs === undefined ? {} : { deadlineMs: deps.invokeDeadlineMs }),
   };
   const router = Router();
@@ -106,5 +112,15 @@ export function createTeamsFace(deps: TeamsFaceDeps): TeamsFace {
       })
       .catch(next);
   });
-  return { router, notifier: createTeamsNotifier({ ctx, connector }), direct: createTeamsDirectNotifier({ ctx, connector }), drain: () => work.drain() };
+  return {
+    router,
+    notifier: createTeamsNotifier({ ctx, connector }),
+    direct: createTeamsDirectNotifier({ ctx, connector }),
+    async drain() {
+      await work.drain();
+      // A card update waiting for its turn is queued when the turn comes; then the queue is drained again.
+      await actionDeps.cardUpdates.settled();
+      await work.drain();
+    },
+  };
 }
