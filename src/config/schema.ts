@@ -41,6 +41,8 @@ export const RouteSchema = z.object({
   severity: z.array(severity).optional(),
   group: z.string().optional(),
   ecosystem: z.string().optional(),
+  /** Matches when any affected host's `owner` (a person id or an email, as the inventory writes it) is listed; case does not count. */
+  owners: z.array(z.string().trim().min(1)).min(1).optional(),
   /** After an SLA breach, a case routed here is escalated to this channel (`#…`) or person id. */
   escalateTo: z.string().min(1).optional(),
 });
@@ -227,12 +229,16 @@ export const ConfigSchema = z.object({
     })
     .default({ approversGroup: 'approvers', quorum: 1, rejectsNeeded: 1, requireRejectReason: false, deployers: [], rules: [] }),
   people: z.array(PersonSchema).default([]),
+  /** A YAML/JSON file listing more people (same fields as `people`), relative to the config file; merged with `people` by load.ts. */
+  peopleFile: z.string().min(1).optional(),
   routing: z
     .object({
       defaultChannel: z.string().default('#patching'),
       rules: z.array(RouteSchema).default([]),
       /** Where operational notices (a feed failing again and again) go; absent: defaultChannel. */
       opsChannel: z.string().optional(),
+      /** Managers' channel: every completed rollout's review summary is posted here too (besides the case thread). */
+      reviewChannel: z.string().min(1).optional(),
       /** Channel name (as rules write it) → quiet hours and digest mode. */
       channels: z.record(z.string(), ChannelSettingsSchema).default({}),
       /** A reminder is posted once this fraction of a case's SLA window has passed (0 turns reminders off). */
@@ -264,6 +270,13 @@ export const ConfigSchema = z.object({
       order: z.enum(['servers-first', 'workstations-first']).default('servers-first'),
     })
     .default({ connector: 'simulator', pilotGroup: 'pilot', pilotPercent: 10, waveSize: 50, failureThreshold: 0.2, order: 'servers-first' }),
+  /** How rollouts use the offline artifact cache (`patchdeck patches fetch`). */
+  deploy: z
+    .object({
+      /** A host whose package has no verified cached artifact fails instead of installing from the network (off for the demo). */
+      requireOfflineArtifacts: z.boolean().default(false),
+    })
+    .default({ requireOfflineArtifacts: false }),
   connectors: z
     .object({
       simulator: z
@@ -280,6 +293,17 @@ export const ConfigSchema = z.object({
           install: z.array(z.string()).min(1),
           reboot: z.array(z.string()).min(1).optional(),
           timeoutMs: z.number().int().positive().default(600_000),
+          /** Copies the target's cached artifacts to `{host}` over SFTP before the install; `{artifact}` is then the remote path. */
+          ssh: z
+            .object({
+              user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'a login name, not starting with "-"'),
+              port: z.number().int().min(1).max(65535).default(22),
+              identityFile: z.string().min(1),
+              knownHostsFile: z.string().min(1),
+              remoteDir: z.string().regex(/^\/[A-Za-z0-9._+~\/-]*$/, 'an absolute path of letters, digits and ._+~/-').default('/var/tmp/patchdeck'),
+              readyTimeoutMs: z.number().int().positive().default(20_000),
+            })
+            .optional(),
         })
         .optional(),
     })

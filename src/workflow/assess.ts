@@ -1,7 +1,7 @@
 import { parseDurationMs } from '../config/schema.js';
 import { classifyExposure, DEFAULT_CLASSIFICATION_POLICY, type Classification, type ClassificationPolicy } from '../core/classify.js';
 import { buildKbSupersedence, matchPackageTriples, matchWindowsAdvisory, normalizeKbs, WINDOWS_KB_ECOSYSTEM, type MatchResult, type WindowsAdvisoryMatch } from '../core/matching.js';
-import { routeCase } from '../core/routing.js';
+import { routeCase, routingUsesOwners } from '../core/routing.js';
 import { holdExposure, type Exemption, type ExposureHold } from '../core/exemptions.js';
 import { chooseSla, computeDueAt, type SlaDurations, type SlaPolicy } from '../core/sla.js';
 import { formatInZone } from '../core/time.js';
@@ -34,6 +34,7 @@ import {
   type StoredExposure,
 } from '../store/queries/exposures.js';
 import { getEpss, type EpssFact } from '../store/queries/epss.js';
+import { listHostOwners } from '../store/queries/host-owners.js';
 import { forEachHostWithTriples, listPackageTriples, loadWindowsKbsByHost } from '../store/queries/hosts.js';
 import { refreshApprovalPlan } from './approvals.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
@@ -454,6 +455,8 @@ async function openCases(trx: Executor, ctx: WorkflowContext, hosts: Map<number,
           severity: worst.severity,
           hostGroups: [...new Set(hostIds.flatMap((id) => hosts.get(id)?.groups ?? []))],
           ecosystems: [...new Set(exposures.map((e) => e.ecosystem))],
+          // Owners are read only when a rule asks about them.
+          hostOwners: routingUsesOwners(ctx.config.routing) ? await listHostOwners(trx, hostIds) : [],
         },
         ctx.config.routing,
       );
