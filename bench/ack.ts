@@ -168,16 +168,27 @@ async function seedCases(store: Store, prefix: string): Promise<number[]> {
   return ids;
 }
 
-/** A stand-in Web API on loopback: the refusals' ephemeral replies go here. */
-function startFakeWebApi(): Promise<Server> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: true, channel: 'C0BENCH', ts: '1795000000.000001', message_ts: '1795000000.000002' }));
-    });
+/** The stand-in Web API, in a thread of its own: Slack's servers do not share the face's event loop. */
+const FAKE_WEB_API = `
+const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok: true, channel: 'C0BENCH', ts: '1795000000.000001', message_ts: '1795000000.000002' }));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+`;
+
+/** A stand-in Web API on loopback: the refusals' ephemeral replies go here. */
+function startFakeWebApi(): Promise<{ port: number; close: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(FAKE_WEB_API, { eval: true });
+    worker.once('message', (port: number) => resolve({ port, close: async () => void (await worker.terminate()) }));
+    worker.once('error', reject);
+  });
 }
 
 function listen(handler: RequestListener): Promise<Server> {
@@ -222,13 +233,13 @@ export const benchmark: Benchmark = {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-bench-ack-'));
     const store = await openStore(`sqlite:${path.join(dir, 'bench.db')}`);
     const servers: Server[] = [];
+    let webApi: Awaited<ReturnType<typeof startFakeWebApi>> | null = null;
     try {
       await migrateToLatest(store);
       const caseIds = await seedCases(store, 'SLACK');
       const requests = (count: number) => signedClicks(caseIds, count);
-      const webApi = await startFakeWebApi();
-      servers.push(webApi);
-      const apiUrl = `http://127.0.0.1:${(webApi.address() as AddressInfo).port}/api/`;
+      webApi = await startFakeWebApi();
+      const apiUrl = `http://127.0.0.1:${webApi.port}/api/`;
 
       const ctx: WorkflowContext = {
         store,
@@ -277,6 +288,7 @@ export const benchmark: Benchmark = {
       return figures;
     } finally {
       for (const server of servers) await closeServer(server);
+      await webApi?.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
