@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AdvisoryInput, AffectedPackage, AffectedRange, RangeEvent } from '../core/types.js';
+import { schemeForEcosystem } from '../core/versions/index.js';
 import { pickCvss } from './shared/cvss.js';
 import { cveFromAlias, describeSchemaError, readJsonDocument, toIsoOrNull, unique } from './shared/documents.js';
 import { isZip, readZip } from './shared/zip.js';
@@ -199,8 +200,32 @@ function readOsvDocument(location: string, body: Buffer, advisories: AdvisoryInp
       });
       return;
     }
-    advisories.push(toAdvisory(parsed.data));
+    const record = parsed.data;
+    const unknown = unknownEcosystems(record);
+    if (unknown.length > 0) {
+      const kept = (record.affected ?? []).filter((a) => !a.package || schemeForEcosystem(a.package.ecosystem) !== null);
+      const orderable = kept.some((a) => a.package);
+      const what = `unknown ecosystem ${unknown.join(', ')}: Patchdeck cannot order its versions`;
+      // Scope `record` even for a one-record document: the document was read; one record could not be used.
+      errors.push({
+        location: `${where} (${record.id})`,
+        scope: 'record',
+        message: orderable ? `${what}; its affected entries were skipped, the rest of the record kept` : `${what}; record skipped`,
+      });
+      if (!orderable) return;
+      advisories.push(toAdvisory({ ...record, affected: kept }));
+      return;
+    }
+    advisories.push(toAdvisory(record));
   });
+}
+
+/**
+ * Ecosystems of the record's affected packages that no version scheme orders (`Frobnix:7`, `Alpine:v3.18`,
+ * `crates.io`): such an entry could never be matched to a host, so storing it would only look like coverage.
+ */
+function unknownEcosystems(record: OsvRecord): string[] {
+  return unique((record.affected ?? []).flatMap((a) => (a.package && schemeForEcosystem(a.package.ecosystem) === null ? [a.package.ecosystem] : [])));
 }
 
 /** An archive unpacks to at most this much unless the workflow passes config `fetch.maxBytes`. */

@@ -10,6 +10,7 @@ import type { FeedCollection, FeedDocument, FeedParseError, FeedPlugin, FeedRead
 import { fetchBounded, type FetchDocument } from '../net/fetch.js';
 import type { Executor } from '../store/db.js';
 import {
+  findAuthorityConflicts,
   getFeedValidators,
   loadContentHashes,
   recordFeedRun,
@@ -374,10 +375,14 @@ async function storeAdvisories(
   const now = ctx.clock.now();
   return ctx.store.transaction(async (trx) => {
     const existing = await loadContentHashes(trx, candidates.map((c) => c.advisory.id));
+    // A record whose id a more authoritative source holds is refused, never written over it.
+    const refused = await findAuthorityConflicts(trx, candidates.map((c) => c.advisory));
+    for (const [id, message] of refused) parsed.errors.push({ location: `${location}: ${id}`, scope: 'record', message });
     let added = 0;
     let updated = 0;
     const writes: AdvisoryWrite[] = [];
     for (const candidate of candidates) {
+      if (refused.has(candidate.advisory.id)) continue;
       const previous = existing.get(candidate.advisory.id);
       if (previous === candidate.contentHash) continue;
       if (previous === undefined) added++;
@@ -400,7 +405,7 @@ async function storeAdvisories(
       documents: parsed.documents,
       added,
       updated,
-      unchanged: candidates.length - writes.length + facts.unchanged + skippedRecords,
+      unchanged: candidates.length - writes.length - refused.size + facts.unchanged + skippedRecords,
       failed: parsed.errors.length,
       quarantined: parsed.quarantined.length,
       skipped: parsed.skipped.length,

@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { replacementRefusal } from '../../core/cve-merge.js';
 import { affectedPackageNames } from '../../core/matching.js';
 import type { AdvisoryInput, AdvisoryTrust, KevFacts } from '../../core/types.js';
 import type { Executor } from '../db.js';
@@ -27,6 +28,25 @@ export async function loadContentHashes(db: Executor, ids: string[]): Promise<Ma
     for (const row of rows) hashes.set(row.id, row.content_hash);
   }
   return hashes;
+}
+
+/**
+ * Records that may not be written because another, more authoritative (or equally authoritative but
+ * different) source already holds their id, with why; by id. Read inside the writing transaction so
+ * the check and the write see the same rows (see `replacementRefusal`).
+ */
+export async function findAuthorityConflicts(db: Executor, advisories: AdvisoryInput[]): Promise<Map<string, string>> {
+  const byId = new Map(advisories.map((a) => [a.id, a]));
+  const refused = new Map<string, string>();
+  for (const part of chunks([...byId.keys()], ID_CHUNK)) {
+    const rows = await db.selectFrom('advisories').select(['id', 'source', 'trust']).where('id', 'in', part).execute();
+    for (const row of rows) {
+      const incoming = byId.get(row.id)!;
+      const why = replacementRefusal(row.id, { source: row.source, trust: row.trust as AdvisoryTrust }, incoming);
+      if (why !== null) refused.set(row.id, why);
+    }
+  }
+  return refused;
 }
 
 /** Vendor facts of CSAF and MSRC advisories as one JSON text; null when the feed gives none. */
