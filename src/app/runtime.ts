@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { migrateToLatest, openStore, type Store } from '../store/db.js';
 import type { WorkflowContext } from '../workflow/context.js';
 import { createApprovalJobHandlers } from '../workflow/approvals.js';
+import { createAssessJobHandlers } from '../workflow/assess-jobs.js';
 import { createExemptionJobHandlers } from '../workflow/exemptions.js';
 import { createFeedJobHandlers } from '../workflow/feeds.js';
 import type { JobHandlers } from '../workflow/jobs.js';
@@ -89,6 +90,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...createApprovalJobHandlers(),
       ...createExemptionJobHandlers(),
       ...createWithdrawalJobHandlers(),
+      ...createAssessJobHandlers(),
     };
     return {
       ctx,

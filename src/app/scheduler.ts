@@ -41,7 +41,12 @@ export function scheduleEntries(config: Config): ScheduleEntry[] {
     { name: 'exemptions.expire', cron: '7 * * * *', job: { kind: JOB_KINDS.exemptionsExpire, payload: {} } },
     // SLA reminders and breach escalations, each once per case.
     { name: 'sla.sweep', cron: '*/15 * * * *', job: { kind: JOB_KINDS.slaSweep, payload: {} } },
+    // Everything assessed once a day: time alone changes SLA standing, exemptions and stale hosts.
+    { name: 'assess.full', cron: config.assess.fullSchedule, job: { kind: JOB_KINDS.assess, payload: { full: true } } },
   ];
+  if (!validate(config.assess.fullSchedule)) {
+    throw new PatchdeckError('PD_CONFIG_INVALID', `config setting "assess.fullSchedule": "${config.assess.fullSchedule}" is not a cron expression (e.g. "43 3 * * *")`);
+  }
   // One daily digest per channel in digest mode, at its time in the channel's own zone.
   const digests: ScheduleEntry[] = Object.entries(config.routing.channels).flatMap(([channel, settings]) => {
     if (!settings.digest) return [];

@@ -19,9 +19,10 @@ import {
   type AdvisoryWrite,
   type FeedValidators,
 } from '../store/queries/advisories.js';
-import { writeEpssScores } from '../store/queries/epss.js';
+import { getEpss, writeEpssScores } from '../store/queries/epss.js';
 import { deleteFeedDocuments, loadFeedDocuments, saveFeedDocuments, type FeedDocumentRecord } from '../store/queries/feed-documents.js';
 import { insertQuarantined } from '../store/queries/quarantine.js';
+import { requestAssess } from './assess-jobs.js';
 import { recordChange, type WorkflowContext } from './context.js';
 import { backoffUntil, deferredUntil, reportFailingFeeds } from './feed-health.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
@@ -390,6 +391,8 @@ async function storeAdvisories(
       writes.push(candidate);
     }
     const withdrawn = await newlyWithdrawn(trx, writes);
+    // Read before anything is written: what this run changes decides what is assessed.
+    const toAssess = await advisoriesToAssess(trx, writes, withdrawn, parsed.epss);
     await writeAdvisories(trx, writes, now);
     const facts = await writeEpssScores(trx, parsed.epss);
     added += facts.added;
@@ -459,6 +462,8 @@ async function storeAdvisories(
         uniqueKey: `advisory:${advisory.id}:withdrawn:${advisory.withdrawnAt}`,
       })),
     });
+    // New and changed advisories are matched by the assess job (workflow/assess-jobs.ts), committed with this run.
+    await requestAssess(trx, ctx, { advisoryIds: toAssess });
     for (const document of parsed.quarantined) {
       ctx.logger.warn({ feed: feed.name, location: document.location, reason: document.reason }, 'feed document quarantined');
     }
@@ -481,6 +486,52 @@ async function newlyWithdrawn(trx: Executor, writes: AdvisoryWrite[]): Promise<A
   }
   // A record first seen already withdrawn never raised anything.
   return candidates.filter((a) => stored.has(a.id) && stored.get(a.id) === null);
+}
+
+/**
+ * Advisories an assessment must look at after this run: the ones written (new or changed) but not
+ * newly withdrawn (their own job resolves those), and the ones with exposures still counted whose
+ * classification facts moved: a KEV entry written or replaced for one of their CVEs (KEV facts are
+ * read by CVE), or an EPSS score that will be stored. Facts about a CVE create no match, so advisories
+ * without such exposures are left alone. Call before the run's writes.
+ */
+async function advisoriesToAssess(trx: Executor, writes: AdvisoryWrite[], withdrawn: AdvisoryInput[], epss: EpssScoreInput[]): Promise<string[]> {
+  const gone = new Set(withdrawn.map((a) => a.id));
+  const ids = new Set(writes.map((w) => w.advisory.id).filter((id) => !gone.has(id)));
+  const kevCves = new Set(writes.flatMap((w) => (w.advisory.kev === null ? [] : w.advisory.cves)));
+  // A stored KEV record about to be replaced: its CVEs may lose or change their KEV facts.
+  for (let i = 0; i < writes.length; i += 1000) {
+    const rows = await trx
+      .selectFrom('advisory_cves')
+      .innerJoin('advisories', 'advisories.id', 'advisory_cves.advisory_id')
+      .select('advisory_cves.cve')
+      .where('advisories.id', 'in', writes.slice(i, i + 1000).map((w) => w.advisory.id))
+      .where('advisories.kev', 'is not', null)
+      .execute();
+    for (const row of rows) kevCves.add(row.cve);
+  }
+  if (kevCves.size === 0 && epss.length === 0) return [...ids];
+  const exposed = await trx
+    .selectFrom('advisory_cves')
+    .select(['advisory_id', 'cve'])
+    .where('advisory_id', 'in', (eb) => eb.selectFrom('exposures').select('advisory_id').where('status', '!=', 'resolved'))
+    .execute();
+  const byCve = new Map<string, string[]>();
+  for (const row of exposed) {
+    const list = byCve.get(row.cve);
+    if (list === undefined) byCve.set(row.cve, [row.advisory_id]);
+    else list.push(row.advisory_id);
+  }
+  const scored = epss.filter((score) => byCve.has(score.cve));
+  const stored = await getEpss(trx, scored.map((score) => score.cve));
+  // As writeEpssScores decides: a score is stored when none is, or it is newer, or the same day's differs.
+  const moved = scored.filter((score) => {
+    const before = stored.get(score.cve);
+    if (before === undefined || before.scoreDate < score.scoreDate) return true;
+    return before.scoreDate === score.scoreDate && (before.epss !== score.epss || before.percentile !== score.percentile);
+  });
+  for (const cve of [...kevCves, ...moved.map((score) => score.cve)]) for (const id of byCve.get(cve) ?? []) ids.add(id);
+  return [...ids];
 }
 
 /** A 304 answer: the run succeeded, nothing was parsed, the stored data and item count stay. */

@@ -3,7 +3,9 @@ import type { HostInput, HostPackage } from '../core/types.js';
 import { getInventoryFormat, type InventoryReject } from '../inventory/index.js';
 import { sshScanner, type SshScanOptions, type SshTarget } from '../inventory/ssh-scan.js';
 import { HOST_NAME_PATTERN, type ImportScope } from '../inventory/types.js';
+import type { Executor } from '../store/db.js';
 import {
+  chunk,
   insertForeignHost,
   insertHosts,
   loadHostsByName,
@@ -12,7 +14,10 @@ import {
   updateHost,
   type AttestationState,
   type ForeignHostInput,
+  type HostAttribute,
+  type HostRecord,
 } from '../store/queries/hosts.js';
+import { requestAssess } from './assess-jobs.js';
 import { recordChange, type WorkflowContext } from './context.js';
 
 /** Host names listed in the audit event, per kind; the counts are always complete. */
@@ -85,6 +90,7 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
     const known = input.hosts.filter((h) => existing.has(h.name));
     const createdIds = await insertHosts(trx, fresh, input.source, nowIso, input.scan ? 'unmanaged' : 'managed');
     const keep = input.scope?.keep ?? [];
+    const changed = known.filter((host) => assessedAttributesDiffer(existing.get(host.name)!, host, keep)).map((host) => existing.get(host.name)!.id);
     for (const host of known) {
       await updateHost(trx, existing.get(host.name)!.id, host, input.source, nowIso, { keep, ...(input.scan ? {} : { status: 'managed' as const }) });
     }
@@ -96,6 +102,8 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
       packagesByHost.set(id, host.packages);
       if (input.scope?.replace === 'reported-ecosystems') ecosystemsByHost.set(id, [...new Set(host.packages.map((p) => p.ecosystem))]);
     }
+    // Compared before they are replaced: only hosts whose package list changes need matching again.
+    const repackaged = await hostsWithChangedPackages(trx, known.map((h) => existing.get(h.name)!.id), packagesByHost, input.scope ? ecosystemsByHost : undefined);
     const packages = await replaceHostPackages(trx, packagesByHost, input.scope ? ecosystemsByHost : undefined);
 
     await recordChange(trx, ctx, {
@@ -117,9 +125,50 @@ export async function importHosts(ctx: WorkflowContext, input: ImportHostsInput)
         },
       ],
     });
+    // New hosts and hosts that changed are matched by the assess job (workflow/assess-jobs.ts), committed with the import.
+    await requestAssess(trx, ctx, { hostIds: [...createdIds.values(), ...changed, ...repackaged] });
     ctx.logger.info({ source: input.source, created: fresh.length, updated: known.length, packages, rejected: rejected.length }, 'inventory imported');
     return { source: input.source, created: fresh.length, updated: known.length, packages, rejected };
   });
+}
+
+/** The attributes assessment reads (classification, SLA, routing, exemptions by group) differ from the stored ones. */
+function assessedAttributesDiffer(stored: HostRecord, host: HostInput, keep: readonly HostAttribute[]): boolean {
+  const next = (attribute: 'role' | 'criticality') => (keep.includes(attribute) ? stored[attribute] : host[attribute]);
+  const groups = (list: string[]) => [...list].sort().join('\u0000');
+  return (
+    next('role') !== stored.role ||
+    next('criticality') !== stored.criticality ||
+    (!keep.includes('groups') && groups(host.groups) !== groups(stored.groups))
+  );
+}
+
+/**
+ * Stored hosts whose package list the replacement changes: all of it, or with `ecosystemsByHost`
+ * only the ecosystems given for the host (as `replaceHostPackages` replaces them). Read in chunks.
+ */
+async function hostsWithChangedPackages(
+  trx: Executor,
+  hostIds: number[],
+  packagesByHost: Map<number, HostPackage[]>,
+  ecosystemsByHost: Map<number, string[]> | undefined,
+): Promise<number[]> {
+  const key = (p: { ecosystem: string; name: string; version: string }) => `${p.ecosystem}\u0000${p.name}\u0000${p.version}`;
+  const changed: number[] = [];
+  for (const part of chunk(hostIds, 500)) {
+    const stored = new Map<number, Set<string>>(part.map((id) => [id, new Set()]));
+    const rows = await trx.selectFrom('host_packages').select(['host_id', 'ecosystem', 'name', 'version']).where('host_id', 'in', part).execute();
+    for (const row of rows) {
+      const hostId = Number(row.host_id);
+      const replaced = ecosystemsByHost?.get(hostId);
+      if (replaced === undefined || replaced.includes(row.ecosystem)) stored.get(hostId)?.add(key(row));
+    }
+    for (const [hostId, before] of stored) {
+      const after = new Set((packagesByHost.get(hostId) ?? []).map(key));
+      if (after.size !== before.size || [...after].some((k) => !before.has(k))) changed.push(hostId);
+    }
+  }
+  return changed;
 }
 
 /** Records a contractor or guest device: an owner and an attestation state instead of packages. */

@@ -12,6 +12,8 @@ export type JobHandlers = Record<string, JobHandler>;
 /** Job kinds, in one list so producers and handlers agree on spelling. */
 export const JOB_KINDS = {
   feedsPoll: 'feeds.poll',
+  /** Match and classify what changed (ids of advisories or hosts) or everything (assess-jobs.ts). */
+  assess: 'assess',
   /** An ingested advisory became withdrawn: resolve its exposures, close its cases (withdrawals.ts). */
   advisoryWithdrawn: 'advisory.withdrawn',
   chatPost: 'chat.post',
