@@ -155,13 +155,13 @@ export function buildRolloutReply(rollout: RolloutReplyInput, opts: ReplyOptions
   return { text: `Rollout ${rollout.id}: ${describeState(rollout.state)}`, blocks };
 }
 
-function approvalButtons(caseId: number): KnownBlock {
+function approvalButtons(caseId: number, planHash: string | null): KnownBlock {
   return {
     type: 'actions',
     block_id: `patchdeck_case_${caseId}`,
     elements: [
-      { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve', emoji: true }, value: actionValue(caseId, 'approve'), style: 'primary' },
-      { type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject', emoji: true }, value: actionValue(caseId, 'reject'), style: 'danger' },
+      { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve', emoji: true }, value: actionValue(caseId, 'approve', planHash), style: 'primary' },
+      { type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject', emoji: true }, value: actionValue(caseId, 'reject', planHash), style: 'danger' },
     ],
   };
 }
@@ -229,7 +229,7 @@ export function buildHomeView(work: MyWork, slackUserId: string, opts: ReplyOpti
   };
   list(
     `Approvals waiting for you (${work.approvals.length})`,
-    work.approvals.map((d) => [section(decisionLine(d, opts)), approvalButtons(d.caseId)]),
+    work.approvals.map((d) => [section(decisionLine(d, opts)), approvalButtons(d.caseId, d.planHash)]),
     'No case waits for your approval.',
   );
   list(

@@ -13,14 +13,17 @@ export interface OpenDecision {
   /** The decision the case waits for: approval, or the pilot sign-off of its latest rollout. */
   stage: VoteStage;
   rollout: { id: number; state: RolloutState; startedBy: string } | null;
+  /** Counted votes only: a vote voided by a plan change leaves the decision open for that person again. */
   votes: { person: string; decision: VoteDecision }[];
+  /** The plan the approval is bound to; approval buttons carry it. */
+  planHash: string | null;
 }
 
 /** Cases waiting for a vote: awaiting approval, or piloting with the latest rollout awaiting sign-off. Oldest due first. */
 export async function listOpenDecisions(db: Executor, options: { limit: number }): Promise<OpenDecision[]> {
   const cases = await db
     .selectFrom('cases')
-    .select(['id', 'title', 'severity', 'state', 'due_at', 'requested_by'])
+    .select(['id', 'title', 'severity', 'state', 'due_at', 'requested_by', 'plan_hash'])
     .where('state', 'in', ['awaiting_approval', 'piloting'])
     .orderBy('due_at', 'asc')
     .orderBy('id', 'asc')
@@ -51,6 +54,7 @@ export async function listOpenDecisions(db: Executor, options: { limit: number }
       stage,
       rollout: rollout ? { id: Number(rollout.id), state: rollout.state as RolloutState, startedBy: rollout.started_by } : null,
       votes: [],
+      planHash: c.plan_hash,
     });
     if (decisions.length >= options.limit) break;
   }
@@ -59,6 +63,7 @@ export async function listOpenDecisions(db: Executor, options: { limit: number }
     .selectFrom('votes')
     .select(['case_id', 'stage', 'person', 'decision'])
     .where('case_id', 'in', decisions.map((d) => d.caseId))
+    .where('status', '=', 'counted')
     .execute();
   for (const d of decisions) {
     d.votes = votes.filter((v) => Number(v.case_id) === d.caseId && v.stage === d.stage).map((v) => ({ person: v.person, decision: v.decision as VoteDecision }));

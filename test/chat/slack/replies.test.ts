@@ -6,7 +6,7 @@ const OPTS: ReplyOptions = { publicUrl: 'https://patchdeck.example.com', timezon
 const BOB = { id: 'bob', name: 'Bob <Example>', groups: ['approvers'], slack: 'UBOB' };
 
 function decision(caseId: number, title = `Case ${caseId}`): OpenDecision {
-  return { caseId, title, severity: 'high', caseState: 'awaiting_approval', dueAt: '2026-11-24T10:00:00.000Z', requestedBy: 'patchdeck', stage: 'approval', rollout: null, votes: [] };
+  return { caseId, title, severity: 'high', caseState: 'awaiting_approval', dueAt: '2026-11-24T10:00:00.000Z', requestedBy: 'patchdeck', stage: 'approval', rollout: null, votes: [], planHash: null };
 }
 
 const work = (over: Partial<MyWork> = {}): MyWork => ({ person: BOB, approvals: [], signoffs: [], rollouts: [], reboots: [], ...over });
@@ -34,6 +34,13 @@ describe('buildHelpReply', () => {
 });
 
 describe('buildHomeView', () => {
+  it('puts the plan hash of each waiting approval into its buttons', () => {
+    const hash = 'd'.repeat(64);
+    const view = buildHomeView(work({ approvals: [{ ...decision(4), planHash: hash }, decision(5)] }), 'UBOB', OPTS, null);
+    const values = view.blocks.flatMap((b) => (b.type === 'actions' ? (b as { elements: { value?: string }[] }).elements.map((e) => e.value) : []));
+    expect(values).toEqual([`case:4:approve:${hash}`, `case:4:reject:${hash}`, 'case:5:approve', 'case:5:reject']);
+  });
+
   it('escapes names and titles and marks overdue decisions', () => {
     const view = buildHomeView(work({ approvals: [{ ...decision(1, 'a <@U1> b'), dueAt: '2026-11-22T10:00:00.000Z' }] }), 'UBOB', OPTS, null);
     const text = JSON.stringify(view.blocks);
