@@ -289,7 +289,7 @@ export const ConfigSchema = z.object({
         .default({ seed: 1, failureRate: 0.02, rebootFailureRate: 0.01, delayMs: 0 }),
       shell: z
         .object({
-          /** argv templates; `{host}`, `{package}`, `{version}` are replaced inside single arguments. */
+          /** argv templates; `{host}`, `{package}`, `{version}`, `{artifact}`, `{artifactSha256}`, `{artifactName}` are replaced inside single arguments. */
           install: z.array(z.string()).min(1),
           reboot: z.array(z.string()).min(1).optional(),
           timeoutMs: z.number().int().positive().default(600_000),

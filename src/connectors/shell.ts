@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { PatchdeckError } from '../core/errors.js';
-import type { Connector, ConnectorPlugin, ConnectorTarget, HostPatchState, InstallResult, RebootResult } from './types.js';
+import { uploadArtifacts, type SftpSettings } from './shared/sftp.js';
+import type { Connector, ConnectorArtifact, ConnectorPlugin, ConnectorTarget, HostPatchState, InstallResult, RebootResult } from './types.js';
 
 /**
  * Runs the operator's own commands, e.g. `["ssh", "--", "{host}", "sudo", "apt-get", "install", "-y", "{package}={version}"]`.
@@ -9,6 +10,12 @@ import type { Connector, ConnectorPlugin, ConnectorTarget, HostPatchState, Insta
  * `-` (read as options, e.g. `-oProxyCommand=…`) or hold whitespace or control characters are refused.
  *
  * A template that mentions `{package}` or `{version}` runs once per package, otherwise once per host.
+ * One that mentions `{artifact}` (the cached file's path), `{artifactSha256}` or `{artifactName}` (its
+ * file name) runs once per cached artifact of each package, and refuses a package that has none. With
+ * `ssh` set, the artifacts are first copied to the host over SFTP and checked there, and `{artifact}`
+ * is the path on the host. An artifact path that would read as an option gets a `./` prefix; one with
+ * characters a remote shell would interpret is refused.
+ *
  * The install reports "reboot required" (its output contains `reboot required`, as Ubuntu's
  * /var/run/reboot-required says) and a reboot template is set → the rollout reboots the host.
  */
@@ -16,6 +23,9 @@ export interface ShellSettings {
   install: string[];
   reboot?: string[] | undefined;
   timeoutMs: number;
+  ssh?: SftpSettings | undefined;
+  /** config deploy.requireOfflineArtifacts: a package without a cached artifact fails the host. */
+  requireOfflineArtifacts?: boolean;
 }
 
 const UNSAFE = /[\s\p{Cc}]/u;
@@ -32,15 +42,37 @@ export function checkSafeArgument(kind: 'host' | 'package' | 'version', value: s
   }
 }
 
-/** Replaces `{host}`, `{package}`, `{version}` inside each argument; never splits or joins arguments. */
-export function expandTemplate(template: readonly string[], values: { host: string; package?: string; version?: string }): string[] {
+type TemplateValues = { host: string; package?: string; version?: string; artifact?: string; artifactSha256?: string; artifactName?: string };
+
+/** Replaces `{host}`, `{package}`, `{version}`, `{artifact}`, `{artifactSha256}`, `{artifactName}` inside each argument; never splits or joins arguments. */
+export function expandTemplate(template: readonly string[], values: TemplateValues): string[] {
   return template.map((arg) =>
-    arg.replace(/\{(host|package|version)\}/g, (_, name: 'host' | 'package' | 'version') => values[name] ?? ''),
+    arg.replace(/\{(host|package|version|artifact|artifactSha256|artifactName)\}/g, (_, name: keyof TemplateValues) => values[name] ?? ''),
   );
 }
 
 function usesPackage(template: readonly string[]): boolean {
-  return template.some((arg) => arg.includes('{package}') || arg.includes('{version}'));
+  return template.some((arg) => arg.includes('{package}') || arg.includes('{version}')) || usesArtifact(template);
+}
+
+function usesArtifact(template: readonly string[]): boolean {
+  return template.some((arg) => /\{artifact(Sha256|Name)?\}/.test(arg));
+}
+
+/** Characters safe even where an argument ends up in a remote shell's command line (ssh joins its arguments). */
+const SAFE_PATH = /^[A-Za-z0-9._+~\/:@=,-]+$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** An artifact path as one safe argument: `./`-prefixed when it would read as an option, refused when a shell would interpret it. */
+export function safeArtifactArgument(value: string): string {
+  if (!SAFE_PATH.test(value)) {
+    throw new PatchdeckError(
+      'PD_CONNECTOR_UNSAFE_ARG',
+      `refusing to run a command with artifact path ${JSON.stringify(value)}: only letters, digits and ._+~/:@=,- are allowed; use an artifacts.dir (or ssh.remoteDir) without spaces or shell characters`,
+      { status: 422, details: { kind: 'artifact', value } },
+    );
+  }
+  return value.startsWith('-') ? `./${value}` : value;
 }
 
 function tail(text: string): string {
@@ -82,24 +114,53 @@ export function createShellConnector(settings: ShellSettings): Connector {
   const installed = new Map<string, boolean>();
   const key = (target: ConnectorTarget) => `${target.rolloutId}\u0000${target.hostName}`;
 
-  /** The argv lists to run for `template` on `target`, after refusing unsafe names. */
-  const commandsFor = (template: readonly string[], target: ConnectorTarget): string[][] => {
+  /** The argv lists to run for `template` on `target`, after refusing unsafe names; `placed` maps sha256 → path on the host. */
+  const commandsFor = (template: readonly string[], target: ConnectorTarget, placed?: ReadonlyMap<string, string>): string[][] => {
     checkSafeArgument('host', target.hostName);
     if (!usesPackage(template)) return [expandTemplate(template, { host: target.hostName })];
-    return target.packages.map((p) => {
+    const withArtifacts = usesArtifact(template);
+    return target.packages.flatMap((p) => {
       checkSafeArgument('package', p.name);
       if (p.fixed === null && template.some((arg) => arg.includes('{version}'))) {
         throw new PatchdeckError('PD_CONNECTOR_NO_FIX', `no fixed version of ${p.name} is known, so the install command for ${target.hostName} cannot name one`, { status: 422 });
       }
       if (p.fixed !== null) checkSafeArgument('version', p.fixed);
-      return expandTemplate(template, { host: target.hostName, package: p.name, version: p.fixed ?? '' });
+      const values = { host: target.hostName, package: p.name, version: p.fixed ?? '' };
+      if (!withArtifacts) return [expandTemplate(template, values)];
+      return artifactsOf(target, p.name).map((a) => {
+        if (!SHA256_HEX.test(a.sha256)) throw new PatchdeckError('PD_CONNECTOR_UNSAFE_ARG', `artifact ${a.fileName} has no valid sha256`, { status: 422 });
+        const name = safeArtifactArgument(a.fileName);
+        return expandTemplate(template, { ...values, artifact: safeArtifactArgument(placed?.get(a.sha256) ?? a.path), artifactSha256: a.sha256, artifactName: name });
+      });
     });
+  };
+
+  /** The cached artifacts for one package; none is refused when a command or the policy needs one. */
+  function artifactsOf(target: ConnectorTarget, pkg: string): ConnectorArtifact[] {
+    const found = (target.artifacts ?? []).filter((a) => a.package === pkg);
+    if (found.length === 0) {
+      throw new PatchdeckError(
+        'PD_ARTIFACT_MISSING',
+        `no verified offline artifact for ${pkg} on ${target.hostName}, and the install command names {artifact}; fetch it with "patchdeck patches fetch" for the case`,
+        { status: 422, details: { host: target.hostName, package: pkg } },
+      );
+    }
+    return found;
+  }
+
+  const usedArtifacts = (target: ConnectorTarget, template: readonly string[]): ConnectorArtifact[] => {
+    if (settings.requireOfflineArtifacts) for (const p of target.packages) artifactsOf(target, p.name);
+    if (!usesArtifact(template)) return [];
+    return target.packages.flatMap((p) => artifactsOf(target, p.name));
   };
 
   return {
     kind: 'shell',
     async install(target, signal): Promise<InstallResult> {
-      const commands = commandsFor(settings.install, target);
+      checkSafeArgument('host', target.hostName);
+      const artifacts = usedArtifacts(target, settings.install);
+      const placed = settings.ssh && artifacts.length > 0 ? await uploadArtifacts(settings.ssh, target.hostName, artifacts) : undefined;
+      const commands = commandsFor(settings.install, target, placed);
       let rebootRequired = false;
       const details: string[] = [];
       for (const argv of commands) {
@@ -112,7 +173,13 @@ export function createShellConnector(settings: ShellSettings): Connector {
         details.push(outcome.detail);
       }
       installed.set(key(target), true);
-      return { ok: true, detail: details.at(-1) ?? 'nothing to install', rebootRequired: rebootRequired && settings.reboot !== undefined };
+      const used = artifacts.map((a) => ({ package: a.package, fileName: a.fileName, sha256: a.sha256 }));
+      return {
+        ok: true,
+        detail: details.at(-1) ?? 'nothing to install',
+        rebootRequired: rebootRequired && settings.reboot !== undefined,
+        ...(used.length > 0 ? { artifacts: used } : {}),
+      };
     },
     async reboot(target, signal): Promise<RebootResult> {
       checkSafeArgument('host', target.hostName);
@@ -139,6 +206,6 @@ export const shellConnector: ConnectorPlugin = {
     if (settings === undefined) {
       throw new PatchdeckError('PD_CONNECTOR_NOT_CONFIGURED', 'rollout.connector is "shell" but connectors.shell.install is not set; add the install command as an argv list');
     }
-    return createShellConnector(settings);
+    return createShellConnector({ ...settings, requireOfflineArtifacts: deps.config.deploy.requireOfflineArtifacts });
   },
 };

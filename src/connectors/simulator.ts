@@ -4,7 +4,9 @@ import type { Connector, ConnectorDeps, ConnectorPlugin, ConnectorTarget, HostPa
 /**
  * A fleet that is not there: installs and reboots succeed or fail by a hash of
  * (seed, rollout, host), so the same seed always gives the same outcomes — for the demo, the
- * benchmarks and tests. It remembers what it installed, so getState answers like a real host would.
+ * benchmarks and tests. It remembers what it installed, so getState answers like a real host would,
+ * and "installs" from the cached artifacts it is given, naming them in its answer. With
+ * `requireOfflineArtifacts`, a package without one fails the host, as a host without network access would.
  */
 export interface SimulatorSettings {
   seed: number;
@@ -54,7 +56,15 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export function createSimulatorConnector(settings: SimulatorSettings, sleep: ConnectorDeps['sleep'] = defaultSleep): Connector {
+export interface SimulatorPolicy {
+  requireOfflineArtifacts: boolean;
+}
+
+export function createSimulatorConnector(
+  settings: SimulatorSettings,
+  sleep: ConnectorDeps['sleep'] = defaultSleep,
+  policy: SimulatorPolicy = { requireOfflineArtifacts: false },
+): Connector {
   const installed = new Map<string, boolean>();
   const key = (target: ConnectorTarget) => `${target.rolloutId}\u0000${target.hostName}`;
   const wait = async (signal?: AbortSignal) => {
@@ -67,6 +77,15 @@ export function createSimulatorConnector(settings: SimulatorSettings, sleep: Con
     kind: 'simulator',
     async install(target, signal): Promise<InstallResult> {
       await wait(signal);
+      const artifacts = target.artifacts ?? [];
+      if (policy.requireOfflineArtifacts) {
+        const missing = target.packages.filter((p) => !artifacts.some((a) => a.package === p.name)).map((p) => p.name);
+        if (missing.length > 0) {
+          installed.set(key(target), false);
+          const detail = `no verified offline artifact for ${missing.join(', ')} and deploy.requireOfflineArtifacts is on; fetch it with "patchdeck patches fetch" for the case [PD_ARTIFACT_MISSING]`;
+          return { ok: false, detail, rebootRequired: false };
+        }
+      }
       const roll = hashUnit(settings.seed, target.rolloutId, target.hostName, 'install');
       if (roll < settings.failureRate) {
         installed.set(key(target), false);
@@ -74,9 +93,15 @@ export function createSimulatorConnector(settings: SimulatorSettings, sleep: Con
         return { ok: false, detail, rebootRequired: false };
       }
       installed.set(key(target), true);
-      const versions = target.packages.map((p) => `${p.name} ${p.fixed ?? '(latest)'}`).join(', ');
+      const versions = target.packages
+        .map((p) => {
+          const from = artifacts.filter((a) => a.package === p.name).map((a) => `${a.fileName} (sha256 ${a.sha256.slice(0, 12)})`);
+          return `${p.name} ${p.fixed ?? '(latest)'}${from.length > 0 ? ` from ${from.join(', ')}` : ''}`;
+        })
+        .join(', ');
       const rebootRequired = target.packages.some((p) => REBOOT_PACKAGE.test(p.name));
-      return { ok: true, detail: versions === '' ? 'nothing to install' : `installed ${versions}`, rebootRequired };
+      const used = artifacts.map((a) => ({ package: a.package, fileName: a.fileName, sha256: a.sha256 }));
+      return { ok: true, detail: versions === '' ? 'nothing to install' : `installed ${versions}`, rebootRequired, ...(used.length > 0 ? { artifacts: used } : {}) };
     },
     async reboot(target, signal): Promise<RebootResult> {
       await wait(signal);
@@ -98,6 +123,6 @@ export const simulatorConnector: ConnectorPlugin = {
   kind: 'simulator',
   description: 'Simulated hosts with deterministic, seeded install and reboot outcomes (demo and tests)',
   create(deps) {
-    return createSimulatorConnector(deps.config.connectors.simulator, deps.sleep);
+    return createSimulatorConnector(deps.config.connectors.simulator, deps.sleep, { requireOfflineArtifacts: deps.config.deploy.requireOfflineArtifacts });
   },
 };

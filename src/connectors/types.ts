@@ -9,11 +9,29 @@ export interface ConnectorPackage {
   fixed: string | null;
 }
 
+/**
+ * A patch file from the offline cache (`patchdeck patches fetch`), re-verified by hash before its wave
+ * started. Connectors install from it instead of the network when it is there.
+ */
+export interface ConnectorArtifact {
+  /** The package (or KB) it fixes, as in `packages[].name`. */
+  package: string;
+  /** Absolute path of the content-addressed file in the cache (named by its hash, no extension). */
+  path: string;
+  sha256: string;
+  size: number;
+  /** The file name the source gave it (`libssl3_3.0.2_amd64.deb`), made safe for a path; installers often need the extension. */
+  fileName: string;
+  url: string;
+}
+
 /** What a connector is asked to patch: one host in one rollout. */
 export interface ConnectorTarget {
   rolloutId: number;
   hostName: string;
   packages: ConnectorPackage[];
+  /** The cached artifacts for this host's packages (none when nothing was fetched for them). */
+  artifacts?: ConnectorArtifact[];
 }
 
 export interface InstallResult {
@@ -22,6 +40,8 @@ export interface InstallResult {
   detail: string;
   /** The host or the package says a reboot is needed before the fix takes effect. */
   rebootRequired: boolean;
+  /** The cached artifacts the install used, recorded with the target's outcome. */
+  artifacts?: { package: string; fileName: string; sha256: string }[];
 }
 
 export interface RebootResult {

@@ -116,8 +116,12 @@ export function planRollout(targets: readonly PlanTarget[], settings: PlanSettin
   return { pilotBasis, waves };
 }
 
-/** A fingerprint of what will be patched where and in which order; stored on the case (plan_hash). */
-export function planHash(caseId: number, connector: string, plan: RolloutPlan): string {
-  const material = JSON.stringify({ caseId, connector, waves: plan.waves.map((w) => w.hosts.map((h) => h.hostId)) });
+/**
+ * A fingerprint of what will be patched where and in which order, and from which cached files; stored
+ * on the case (plan_hash). Without artifacts the material is what it always was, so older hashes hold.
+ */
+export function planHash(caseId: number, connector: string, plan: RolloutPlan, artifacts: readonly { sha256: string }[] = []): string {
+  const waves = plan.waves.map((w) => w.hosts.map((h) => h.hostId));
+  const material = JSON.stringify(artifacts.length === 0 ? { caseId, connector, waves } : { caseId, connector, waves, artifacts: artifacts.map((a) => a.sha256).sort() });
   return createHash('sha256').update(material).digest('hex');
 }

@@ -6,7 +6,9 @@ import type { ArtifactSource } from '../config/schema.js';
 import { isPatchdeckError, PatchdeckError } from '../core/errors.js';
 import { downloadToFile, type DownloadFile } from '../net/download.js';
 import { fetchBounded, type FetchDocument } from '../net/fetch.js';
+import type { ConnectorArtifact } from '../connectors/types.js';
 import {
+  artifactsForPackage,
   getArtifact,
   linkCaseArtifact,
   listArtifacts,
@@ -14,6 +16,7 @@ import {
   saveArtifact,
   type ArtifactRecord,
   type CaseArtifactSubject,
+  type DeployArtifact,
 } from '../store/queries/artifacts.js';
 import { recordChange, type WorkflowContext } from './context.js';
 
@@ -407,4 +410,54 @@ async function hashFile(file: string): Promise<{ size: number; sha256: string }>
     hash.update(chunk as Buffer);
   }
   return { size, sha256: hash.digest('hex') };
+}
+
+export interface DeployArtifactProblem {
+  code: 'PD_ARTIFACT_MISSING' | 'PD_ARTIFACT_TAMPERED';
+  sha256: string;
+  fileName: string;
+  url: string;
+  path: string;
+  detail: string;
+}
+
+/**
+ * Re-hashes the cached files a rollout is about to deploy. A file that is gone, unreadable, or whose
+ * bytes no longer hash to its recorded sha256 and size is a problem: the wave must not use it.
+ */
+export async function checkDeployArtifacts(ctx: WorkflowContext, artifacts: readonly DeployArtifact[]): Promise<DeployArtifactProblem[]> {
+  const problems: DeployArtifactProblem[] = [];
+  const seen = new Set<string>();
+  for (const artifact of artifacts) {
+    if (seen.has(artifact.sha256)) continue;
+    seen.add(artifact.sha256);
+    const file = artifactPath(ctx.config.artifacts.dir, artifact.sha256);
+    const base = { sha256: artifact.sha256, fileName: artifact.fileName, url: artifact.url, path: file };
+    let actual: { size: number; sha256: string };
+    try {
+      actual = await hashFile(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push({ ...base, code: 'PD_ARTIFACT_MISSING', detail: code === 'ENOENT' ? `${file} is missing` : `${file} cannot be read: ${(error as Error).message}` });
+      continue;
+    }
+    if (actual.sha256 !== artifact.sha256 || actual.size !== artifact.size) {
+      problems.push({ ...base, code: 'PD_ARTIFACT_TAMPERED', detail: `${file} is ${actual.size} bytes with sha256 ${actual.sha256}, recorded ${artifact.size} bytes with sha256 ${artifact.sha256}` });
+    }
+  }
+  return problems;
+}
+
+/** The connector's view of plan artifacts: where each file is in this instance's cache. */
+export function toConnectorArtifacts(ctx: WorkflowContext, artifacts: readonly DeployArtifact[], packages: readonly { ecosystem: string; name: string }[]): ConnectorArtifact[] {
+  return packages.flatMap((pkg) =>
+    artifactsForPackage(artifacts, pkg).map((a) => ({
+      package: pkg.name,
+      path: artifactPath(ctx.config.artifacts.dir, a.sha256),
+      sha256: a.sha256,
+      size: a.size,
+      fileName: a.fileName,
+      url: a.url,
+    })),
+  );
 }

@@ -3,9 +3,11 @@ import { PatchdeckError } from '../core/errors.js';
 import { planHash, planRollout, type PlanTarget, type RolloutPlan } from '../core/rollout-plan.js';
 import type { CaseState, Criticality, RolloutState, TargetState } from '../core/types.js';
 import type { ConnectorLookup } from '../connectors/index.js';
-import type { ConnectorPackage, ConnectorTarget } from '../connectors/types.js';
+import type { ConnectorPackage, ConnectorTarget, InstallResult } from '../connectors/types.js';
 import type { Executor } from '../store/db.js';
 import { fromJson, toJson } from '../store/json.js';
+import { listCaseDeployArtifacts, type DeployArtifact } from '../store/queries/artifacts.js';
+import { checkDeployArtifacts, toConnectorArtifacts, type DeployArtifactProblem } from './artifacts.js';
 import { lockCase, moveCase } from './case-transitions.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
@@ -48,15 +50,21 @@ export function createRolloutJobHandlers(deps: RolloutDeps): JobHandlers {
     [JOB_KINDS.rolloutTarget]: async (ctx, job) => runTarget(ctx, deps, readPayload(TargetPayload, job.kind, job.payload).targetId),
     [JOB_KINDS.rolloutWaveDone]: async (ctx, job) => {
       const { rolloutId, wave } = readPayload(WavePayload, job.kind, job.payload);
-      return finishWave(ctx, rolloutId, wave);
+      // The pilot's end waits for sign-off: no artifact goes out, so none is checked yet.
+      return finishWave(ctx, rolloutId, wave, wave === 0 ? [] : await checkRolloutArtifacts(ctx, rolloutId));
     },
-    [JOB_KINDS.rolloutResume]: async (ctx, job) => resumeRollout(ctx, readPayload(ResumePayload, job.kind, job.payload).rolloutId),
+    [JOB_KINDS.rolloutResume]: async (ctx, job) => {
+      const { rolloutId } = readPayload(ResumePayload, job.kind, job.payload);
+      return resumeRollout(ctx, rolloutId, await checkRolloutArtifacts(ctx, rolloutId));
+    },
   };
 }
 
 /** The plan as stored in rollouts.plan. */
 export interface StoredPlan extends RolloutPlan {
   planHash: string;
+  /** The case's cached artifacts when the rollout started; each wave re-checks their files before it starts. */
+  artifacts?: DeployArtifact[];
   settings: { pilotGroup: string; pilotPercent: number; waveSize: number; order: string; failureThreshold: number };
 }
 
@@ -83,8 +91,18 @@ function clip(text: string): string {
   return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL - 1)}…` : text;
 }
 
+/** The artifacts in a rollout's plan whose files are missing or changed; hashed outside any transaction. */
+async function checkRolloutArtifacts(ctx: WorkflowContext, rolloutId: number): Promise<DeployArtifactProblem[]> {
+  const row = await ctx.store.db.selectFrom('rollouts').select('plan').where('id', '=', rolloutId).executeTakeFirst();
+  const artifacts = row ? (fromJson<Partial<StoredPlan>>(row.plan, {}).artifacts ?? []) : [];
+  return checkDeployArtifacts(ctx, artifacts);
+}
+
 /** rollout.start: plan over the hosts with open exposures in the case, store the rollout, start the pilot. */
 export async function startRollout(ctx: WorkflowContext, input: { caseId: number; startedBy: string }): Promise<void> {
+  // Files are hashed before the transaction, so a large artifact never holds the database's write lock.
+  const artifacts = await listCaseDeployArtifacts(ctx.store.db, input.caseId);
+  const problems = await checkDeployArtifacts(ctx, artifacts);
   await ctx.store.transaction(async (trx) => {
     const caseRow = await lockCase(trx, ctx, input.caseId);
     if (!caseRow) {
@@ -120,10 +138,11 @@ export async function startRollout(ctx: WorkflowContext, input: { caseId: number
     const settings = ctx.config.rollout;
     const plan = planRollout(targets, settings);
     const connector = settings.connector;
-    const hash = planHash(input.caseId, connector, plan);
+    const hash = planHash(input.caseId, connector, plan, artifacts);
     const stored: StoredPlan = {
       ...plan,
       planHash: hash,
+      ...(artifacts.length > 0 ? { artifacts } : {}),
       settings: { pilotGroup: settings.pilotGroup, pilotPercent: settings.pilotPercent, waveSize: settings.waveSize, order: settings.order, failureThreshold: settings.failureThreshold },
     };
     const now = ctx.clock.now().toISOString();
@@ -161,27 +180,65 @@ export async function startRollout(ctx: WorkflowContext, input: { caseId: number
       await trx.insertInto('rollout_targets').values(rows.slice(start, start + INSERT_CHUNK)).execute();
     }
     await moveCase(trx, ctx, { caseId: input.caseId, from: 'approved', to: 'piloting', actor: input.startedBy, set: { plan_hash: hash } });
+    if (problems.length > 0) {
+      await recordChange(trx, ctx, { audit: [rolloutStartedAudit(input.startedBy, rolloutId, input.caseId, connector, hash, plan)] });
+      await haltForArtifacts(trx, ctx, { rolloutId, rolloutState: 'piloting', caseId: input.caseId, caseState: 'piloting', wave: 0, problems });
+      await recordChange(trx, ctx, { audit: [], jobs: [{ kind: JOB_KINDS.chatPost, payload: { caseId: input.caseId, purpose: 'progress' }, uniqueKey: `case:${input.caseId}:progress` }] });
+      return;
+    }
     const pilot = await trx.selectFrom('rollout_targets').select('id').where('rollout_id', '=', rolloutId).where('wave', '=', 0).orderBy('id', 'asc').execute();
     await recordChange(trx, ctx, {
-      audit: [
-        {
-          actor: input.startedBy,
-          action: 'rollout.started',
-          subjectType: 'rollout',
-          subjectId: rolloutId,
-          after: {
-            caseId: input.caseId,
-            state: 'piloting',
-            connector,
-            planHash: hash,
-            pilotBasis: plan.pilotBasis,
-            waves: plan.waves.map((w) => ({ index: w.index, ring: w.ring, hosts: w.hosts.length })),
-          },
-        },
-      ],
+      audit: [rolloutStartedAudit(input.startedBy, rolloutId, input.caseId, connector, hash, plan, artifacts)],
       // One progress message per case, posted now and rewritten in place as the rollout moves.
       jobs: [...pilot.map((t) => targetJob(Number(t.id))), { kind: JOB_KINDS.chatPost, payload: { caseId: input.caseId, purpose: 'progress' }, uniqueKey: `case:${input.caseId}:progress` }],
     });
+  });
+}
+
+function rolloutStartedAudit(actor: string, rolloutId: number, caseId: number, connector: string, hash: string, plan: RolloutPlan, artifacts: readonly DeployArtifact[] = []) {
+  return {
+    actor,
+    action: 'rollout.started',
+    subjectType: 'rollout',
+    subjectId: rolloutId,
+    after: {
+      caseId,
+      state: 'piloting',
+      connector,
+      planHash: hash,
+      pilotBasis: plan.pilotBasis,
+      waves: plan.waves.map((w) => ({ index: w.index, ring: w.ring, hosts: w.hosts.length })),
+      ...(artifacts.length > 0 ? { artifacts: artifacts.map((a) => ({ fileName: a.fileName, sha256: a.sha256, package: a.package })) } : {}),
+    },
+  };
+}
+
+/**
+ * A wave whose cached artifacts are missing or changed on disk does not start: the rollout and the case
+ * halt with the reason, and a security audit event names each file (a changed file may be tampering).
+ */
+async function haltForArtifacts(
+  trx: Executor,
+  ctx: WorkflowContext,
+  input: { rolloutId: number; rolloutState: RolloutState; caseId: number; caseState: CaseState; wave: number; problems: DeployArtifactProblem[] },
+): Promise<void> {
+  const { rolloutId, caseId, wave, problems } = input;
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  const reason = `${wave === 0 ? 'pilot (wave 0)' : `wave ${wave}`} not started: cached artifact ${first.fileName} (sha256 ${first.sha256.slice(0, 12)}) ${first.code === 'PD_ARTIFACT_MISSING' ? 'is missing' : 'no longer matches its hash'}${more} [${first.code}]; run "patchdeck artifacts verify" and "patchdeck patches fetch ${caseId}"`;
+  await setRolloutState(trx, ctx, rolloutId, input.rolloutState, 'halted', { halted_reason: reason }, { reason, code: first.code });
+  await moveCase(trx, ctx, { caseId, from: input.caseState, to: 'halted', actor: SYSTEM_ACTOR, reason });
+  await recordChange(trx, ctx, {
+    audit: [
+      {
+        actor: SYSTEM_ACTOR,
+        action: 'artifact.verify_failed',
+        subjectType: 'rollout',
+        subjectId: rolloutId,
+        after: { security: true, caseId, wave, problems: problems.map((p) => ({ code: p.code, fileName: p.fileName, sha256: p.sha256, url: p.url, detail: p.detail })) },
+      },
+    ],
+    jobs: [{ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'halt' }, uniqueKey: `rollout:${rolloutId}:halt` }],
   });
 }
 
@@ -215,14 +272,14 @@ export async function runTarget(ctx: WorkflowContext, deps: RolloutDeps, targetI
 
   const connectorTarget = await loadConnectorTarget(ctx, step.caseId, step.rolloutId, step.hostId, step.hostName);
   if (step.phase === 'install') {
-    let result: { ok: boolean; detail: string; rebootRequired: boolean };
+    let result: InstallResult;
     try {
       result = await deps.connectors.get(step.connector).install(connectorTarget);
     } catch (error) {
       result = { ok: false, detail: describeError(error), rebootRequired: false };
     }
     const next: TargetState = !result.ok ? 'failed' : result.rebootRequired ? 'reboot_pending' : 'installed';
-    const moved = await settleTarget(ctx, targetId, 'dispatched', next, result.detail);
+    const moved = await settleTarget(ctx, targetId, 'dispatched', next, result.detail, result.artifacts);
     if (moved !== 'moved' || next !== 'reboot_pending') return;
   }
 
@@ -240,14 +297,14 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function targetAudit(targetId: number, rolloutId: number, hostName: string, from: TargetState, to: TargetState, detail?: string) {
+function targetAudit(targetId: number, rolloutId: number, hostName: string, from: TargetState, to: TargetState, detail?: string, artifacts?: InstallResult['artifacts']) {
   return {
     actor: SYSTEM_ACTOR,
     action: 'target.state_changed',
     subjectType: 'rollout_target',
     subjectId: targetId,
     before: { state: from },
-    after: { state: to, rolloutId, host: hostName, ...(detail === undefined ? {} : { detail }) },
+    after: { state: to, rolloutId, host: hostName, ...(detail === undefined ? {} : { detail }), ...(artifacts && artifacts.length > 0 ? { artifacts } : {}) },
   };
 }
 
@@ -262,7 +319,9 @@ async function loadConnectorTarget(ctx: WorkflowContext, caseId: number, rollout
     .orderBy('package', 'asc')
     .execute();
   const packages: ConnectorPackage[] = rows.map((r) => ({ ecosystem: r.ecosystem, name: r.package, installed: r.installed, fixed: r.fixed }));
-  return { rolloutId, hostName, packages };
+  const rollout = await ctx.store.db.selectFrom('rollouts').select('plan').where('id', '=', rolloutId).executeTakeFirst();
+  const planned = rollout ? (fromJson<Partial<StoredPlan>>(rollout.plan, {}).artifacts ?? []) : [];
+  return { rolloutId, hostName, packages, artifacts: toConnectorArtifacts(ctx, planned, packages) };
 }
 
 /**
@@ -271,7 +330,14 @@ async function loadConnectorTarget(ctx: WorkflowContext, caseId: number, rollout
  * owner is asked first (a reboot notice) answers `awaiting_owner`: the reboot runs later. Answers
  * `stale` when the target was no longer in `from` (another run got there first).
  */
-async function settleTarget(ctx: WorkflowContext, targetId: number, from: TargetState, to: TargetState, detail: string): Promise<'moved' | 'awaiting_owner' | 'stale'> {
+async function settleTarget(
+  ctx: WorkflowContext,
+  targetId: number,
+  from: TargetState,
+  to: TargetState,
+  detail: string,
+  artifacts?: InstallResult['artifacts'],
+): Promise<'moved' | 'awaiting_owner' | 'stale'> {
   return ctx.store.transaction(async (trx) => {
     const target = await trx.selectFrom('rollout_targets').selectAll().where('id', '=', targetId).executeTakeFirst();
     if (!target) return 'stale';
@@ -286,8 +352,8 @@ async function settleTarget(ctx: WorkflowContext, targetId: number, from: Target
     await trx.updateTable('rollout_targets').set({ state: to, detail: text, updated_at: now }).where('id', '=', targetId).execute();
     const audit =
       to === 'reboot_pending'
-        ? [targetAudit(targetId, rolloutId, target.host_name, from, 'installed', text), targetAudit(targetId, rolloutId, target.host_name, 'installed', 'reboot_pending')]
-        : [targetAudit(targetId, rolloutId, target.host_name, from, to, text)];
+        ? [targetAudit(targetId, rolloutId, target.host_name, from, 'installed', text, artifacts), targetAudit(targetId, rolloutId, target.host_name, 'installed', 'reboot_pending')]
+        : [targetAudit(targetId, rolloutId, target.host_name, from, to, text, artifacts)];
     const wave = Number(target.wave);
     const open = await trx
       .selectFrom('rollout_targets')
@@ -341,7 +407,7 @@ export function describeHalt(figures: WaveFigures, threshold: number): string {
 }
 
 /** rollout.wave_done: judge the wave — halt, ask for pilot sign-off, start the next wave, or finish. */
-export async function finishWave(ctx: WorkflowContext, rolloutId: number, wave: number): Promise<void> {
+export async function finishWave(ctx: WorkflowContext, rolloutId: number, wave: number, artifactProblems: DeployArtifactProblem[] = []): Promise<void> {
   await ctx.store.transaction(async (trx) => {
     const locked = await lockCaseThenRollout(trx, ctx, rolloutId);
     if (!locked) return;
@@ -366,18 +432,18 @@ export async function finishWave(ctx: WorkflowContext, rolloutId: number, wave: 
       await recordChange(trx, ctx, { audit: [], jobs: [{ kind: JOB_KINDS.chatPost, payload: { caseId, purpose: 'signoff' }, uniqueKey: `case:${caseId}:signoff` }] });
       return;
     }
-    await advanceToWave(trx, ctx, rollout.state as RolloutState, rolloutId, caseId, caseRow.state as CaseState, wave + 1, { figures });
+    await advanceToWave(trx, ctx, rollout.state as RolloutState, rolloutId, caseId, caseRow.state as CaseState, wave + 1, { figures }, artifactProblems);
   });
 }
 
 /** rollout.resume: after the pilot sign-off, go on with wave 1 (or finish when the pilot was everything). */
-export async function resumeRollout(ctx: WorkflowContext, rolloutId: number): Promise<void> {
+export async function resumeRollout(ctx: WorkflowContext, rolloutId: number, artifactProblems: DeployArtifactProblem[] = []): Promise<void> {
   await ctx.store.transaction(async (trx) => {
     const locked = await lockCaseThenRollout(trx, ctx, rolloutId);
     if (!locked) return;
     const { caseRow, rollout } = locked;
     if (rollout.state !== 'deploying' || Number(rollout.current_wave) !== 0) return;
-    await advanceToWave(trx, ctx, 'deploying', rolloutId, Number(caseRow.id), caseRow.state as CaseState, 1, {});
+    await advanceToWave(trx, ctx, 'deploying', rolloutId, Number(caseRow.id), caseRow.state as CaseState, 1, {}, artifactProblems);
   });
 }
 
@@ -417,8 +483,13 @@ async function advanceToWave(
   caseState: CaseState,
   wave: number,
   details: Record<string, unknown>,
+  artifactProblems: DeployArtifactProblem[] = [],
 ): Promise<void> {
   const targets = await trx.selectFrom('rollout_targets').select('id').where('rollout_id', '=', rolloutId).where('wave', '=', wave).orderBy('id', 'asc').execute();
+  if (targets.length > 0 && artifactProblems.length > 0) {
+    await haltForArtifacts(trx, ctx, { rolloutId, rolloutState, caseId, caseState, wave, problems: artifactProblems });
+    return;
+  }
   if (targets.length > 0) {
     await setRolloutState(trx, ctx, rolloutId, rolloutState, rolloutState, { current_wave: wave }, details);
     await recordChange(trx, ctx, { audit: [], jobs: targets.map((t) => targetJob(Number(t.id))) });
@@ -439,6 +510,8 @@ async function advanceToWave(
     .executeTakeFirst();
   await setRolloutState(trx, ctx, rolloutId, rolloutState, 'completed', { completed_at: now }, { ...details, resolvedExposures: Number(resolved.numUpdatedRows) });
   await moveCase(trx, ctx, { caseId, from: caseState, via: ['deploying'], to: 'completed', actor: SYSTEM_ACTOR });
+  // Managers get the post-implementation review in chat (reviews.ts), once per rollout.
+  await recordChange(trx, ctx, { audit: [], jobs: [{ kind: JOB_KINDS.reviewPost, payload: { caseId, rolloutId }, uniqueKey: `rollout:${rolloutId}:review_summary` }] });
 }
 
 // ---- Reading rollouts (for the CLI and other faces) ----

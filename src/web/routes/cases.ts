@@ -2,6 +2,7 @@ import type { Application, Request, Response } from 'express';
 import { PatchdeckError } from '../../core/errors.js';
 import { TARGET_STATES, type VoteDecision, type VoteStage } from '../../core/types.js';
 import { getCaseView, type RolloutSummary } from '../../store/queries/cases.js';
+import { listCaseDeployedArtifacts } from '../../store/queries/artifacts.js';
 import { listCaseExposures } from '../../store/queries/web.js';
 import type { CastVoteResult } from '../../workflow/approvals.js';
 import { describeReviewPage } from '../review-view.js';
@@ -137,6 +138,7 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
     sendPage(web, res, 'review', { title: `Review of case #${caseId}`, viewer: readViewer(web, req) }, {
       case: view,
       ...describeReviewPage(review),
+      deployedArtifacts: await listCaseDeployedArtifacts(web.ctx.store.db, caseId),
     });
   });
 }
