@@ -67,6 +67,8 @@ export async function startSshd(): Promise<TestSshd> {
       'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password',
       'LogLevel VERBOSE',
+      // The shell connector copies artifacts over SFTP; in-process, so no sftp-server binary is needed.
+      'Subsystem sftp internal-sftp',
       '',
     ].join('\n'),
   );

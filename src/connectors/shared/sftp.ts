@@ -100,8 +100,14 @@ export async function uploadArtifacts(settings: SftpSettings, host: string, item
   if (items.length === 0) return placed;
   const client = await connect(settings, host);
   try {
-    const sftp = await call<SFTPWrapper>((cb) => client.sftp(cb));
-    await ensureDir(sftp, settings.remoteDir);
+    let sftp: SFTPWrapper;
+    try {
+      sftp = await call<SFTPWrapper>((cb) => client.sftp(cb));
+      await ensureDir(sftp, settings.remoteDir);
+    } catch (error) {
+      if (error instanceof PatchdeckError) throw error;
+      throw refuse('PD_CONNECTOR_SSH', `cannot copy artifacts to ${host}:${settings.remoteDir}: ${(error as Error).message} (the host's sshd needs the sftp subsystem)`);
+    }
     for (const item of items) {
       if (placed.has(item.sha256)) continue;
       const remote = `${settings.remoteDir.replace(/\/+$/, '')}/${item.fileName}`;
