@@ -1,8 +1,10 @@
 import Parser from 'rss-parser';
 import { z } from 'zod';
 import type { AdvisoryInput } from '../core/types.js';
-import { describeSchemaError, toIsoOrNull, unique } from './shared/documents.js';
-import type { FeedParseError, FeedParseResult, FeedPlugin } from './types.js';
+import { isDebianAdvisoryList, isDebianTrackerJson, parseDebianAdvisoryList, parseDebianTrackerJson } from './shared/debian.js';
+import { describeSchemaError, readJsonDocument, toIsoOrNull, unique } from './shared/documents.js';
+import { isUsnJson, parseUsnJson } from './shared/usn.js';
+import type { FeedDocument, FeedParseError, FeedParseResult, FeedPlugin } from './types.js';
 
 const CVE_IN_TEXT = /CVE-\d{4}-\d{4,}/gi;
 const SUMMARY_LIMIT = 2000;
@@ -114,44 +116,94 @@ function toNotice(item: NoticeItem): AdvisoryInput | string {
   return `title "${title}" is neither a USN ("USN-1234-1: …") nor an ALAS notice ("ALAS-2018-1106 (medium): package")`;
 }
 
+/** RSS/Atom notices of one document into `advisories`. */
+async function readNoticeFeed(document: FeedDocument, parser: Parser, advisories: AdvisoryInput[], errors: FeedParseError[]): Promise<void> {
+  let feed: Awaited<ReturnType<Parser['parseString']>>;
+  try {
+    feed = await parser.parseString(decodeFeed(document.body));
+  } catch (error) {
+    errors.push({ location: document.location, scope: 'document', message: `is not a readable RSS or Atom feed: ${collapse((error as Error).message)}` });
+    return;
+  }
+  feed.items.forEach((raw, index) => {
+    const location = `${document.location}: item ${index + 1}`;
+    const item = NoticeItemSchema.safeParse(raw);
+    if (!item.success) {
+      errors.push({ location, scope: 'record', message: describeSchemaError(item.error) });
+      return;
+    }
+    const notice = toNotice(item.data);
+    if (typeof notice === 'string') errors.push({ location, scope: 'record', message: notice });
+    else advisories.push(notice);
+  });
+}
+
+/** A JSON document: one USN in Ubuntu's USN JSON, a JSON array of them, or the Debian security tracker's JSON. */
+function readJsonNotices(document: FeedDocument, advisories: AdvisoryInput[], errors: FeedParseError[]): void {
+  const read = readJsonDocument(document.location, document.body);
+  if (!read.ok) {
+    errors.push(read.error);
+    return;
+  }
+  const value = read.value;
+  if (isDebianTrackerJson(value)) {
+    const result = parseDebianTrackerJson(document.location, value);
+    advisories.push(...result.advisories);
+    errors.push(...result.errors);
+    return;
+  }
+  const notices = Array.isArray(value) ? value : [value];
+  if (!notices.every(isUsnJson)) {
+    errors.push({
+      location: document.location,
+      scope: 'document',
+      message: 'is neither a USN JSON notice ({"id": "USN-…", "releases": …}) nor the Debian security tracker JSON (package → CVE → releases)',
+    });
+    return;
+  }
+  notices.forEach((notice, index) => {
+    const result = parseUsnJson(Array.isArray(value) ? `${document.location}[${index}]` : document.location, notice);
+    if (result.advisory !== null) advisories.push(result.advisory);
+    errors.push(...result.errors);
+  });
+}
+
 /**
- * Distribution security notices published as RSS/Atom: Ubuntu USN (current RSS and the retired Atom
- * feed) and Amazon Linux ALAS. One advisory per notice, id `NOTICE-<USN id>` or `NOTICE-<AL2|AL2023|AMI>-<ALAS id>`,
- * so it never overwrites the OSV record of the same USN.
- *
- * Trust: the notices come from the vendor itself and name its own advisory id, severity (ALAS) and
- * package, so they are `authoritative` and their CVE links corroborate an OSV record about the same
- * CVEs or id. But the feeds carry no machine-readable affected or fixed versions (the retired Atom
- * feed has them only as HTML, without binary package names), so `affected` is always empty: a notice
- * alone can never produce an exposure. Fixed versions, when the feed shows them, go into the summary.
+ * Distribution security notices, in the form each distribution publishes them:
+ * - Ubuntu USN and Amazon Linux ALAS RSS/Atom feeds: one advisory per notice, id `NOTICE-<USN id>` or
+ *   `NOTICE-<AL2|AL2023|AMI>-<ALAS id>`. The feeds carry no machine-readable fixed versions (the
+ *   retired USN Atom feed has them only as HTML, without binary names), so these notices have no
+ *   `affected` entries: they corroborate OSV records and other notices about the same CVEs and never
+ *   create an exposure. Fixed versions a feed shows go into the summary, as text.
+ * - Ubuntu's USN JSON (`usn/<n>-<m>.json`), Debian's advisory lists (`data/DSA/list`, `data/DLA/list`)
+ *   and the Debian security tracker JSON: fixed versions per release, so every fix is an `affected`
+ *   entry in that release's ecosystem (`Ubuntu:22.04:LTS`, `Ubuntu:Pro:14.04:LTS`, `Debian:12`) and hosts
+ *   are matched on it. Ids are the distribution's own (`USN-4154-1`, `DSA-5970-1`, `DEBIAN-CVE-2022-0456`),
+ *   the same as the OSV copies of these documents: the distribution's record is the more authoritative
+ *   one (see `core/cve-merge.ts` `replacementRefusal`), so one advisory (and one case) per document.
+ * Red Hat errata come as CSAF (`csaf` kind); AlmaLinux and Rocky Linux publish OSV (`osv` kind).
+ * The vendor's own word, so `authoritative`.
  */
 export const distroFeed: FeedPlugin = {
   kind: 'distro',
-  description: 'distribution security notices (Ubuntu USN RSS/Atom, Amazon Linux ALAS RSS): vendor notices linked to CVEs, never matched to hosts',
-  fileExtensions: ['.xml', '.rss', '.atom'],
+  description:
+    'distribution security notices: Ubuntu USN (RSS/Atom, USN JSON), Debian DSA/DLA lists and security tracker JSON, Amazon Linux ALAS RSS; fixed versions per release where published',
+  fileExtensions: ['.xml', '.rss', '.atom', '.json', '.txt', 'list'],
   async parse(documents): Promise<FeedParseResult> {
     const advisories: AdvisoryInput[] = [];
     const errors: FeedParseError[] = [];
     const parser = new Parser();
     for (const document of documents) {
-      let feed: Awaited<ReturnType<typeof parser.parseString>>;
-      try {
-        feed = await parser.parseString(decodeFeed(document.body));
-      } catch (error) {
-        errors.push({ location: document.location, scope: 'document', message: `is not a readable RSS or Atom feed: ${collapse((error as Error).message)}` });
-        continue;
+      const start = decodeFeed(document.body.subarray(0, 256));
+      if (start.startsWith('{') || start.startsWith('[{') || /^\[\s*[{\]]/.test(start)) {
+        readJsonNotices(document, advisories, errors);
+      } else if (isDebianAdvisoryList(start)) {
+        const result = parseDebianAdvisoryList(document.location, document.body.toString('utf8'));
+        advisories.push(...result.advisories);
+        errors.push(...result.errors);
+      } else {
+        await readNoticeFeed(document, parser, advisories, errors);
       }
-      feed.items.forEach((raw, index) => {
-        const location = `${document.location}: item ${index + 1}`;
-        const item = NoticeItemSchema.safeParse(raw);
-        if (!item.success) {
-          errors.push({ location, scope: 'record', message: describeSchemaError(item.error) });
-          return;
-        }
-        const notice = toNotice(item.data);
-        if (typeof notice === 'string') errors.push({ location, scope: 'record', message: notice });
-        else advisories.push(notice);
-      });
     }
     return { advisories, errors };
   },

@@ -28,9 +28,10 @@ describeEachStore('distro notices in the store', (s) => {
   it('stores the real feeds, links notices to CVEs, and re-reading them changes nothing', async () => {
     const { ctx } = createTestContext(s.store);
     const first = await ingestFeedFile(ctx, { kind: 'distro', path: `${FIXTURES}distro`, actor: 'test' });
-    expect(first).toMatchObject({ documents: 3, added: 108, updated: 0, failed: 0 });
+    // 108 RSS/Atom notices, USN-4154-1 (USN JSON), 10 DSA list entries, 5 tracker CVEs.
+    expect(first).toMatchObject({ documents: 6, added: 124, updated: 0, failed: 0 });
     const again = await ingestFeedFile(ctx, { kind: 'distro', path: `${FIXTURES}distro`, actor: 'test' });
-    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 108 });
+    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 124 });
     const cves = await s.store.db.selectFrom('advisory_cves').select('cve').where('advisory_id', '=', 'NOTICE-AL2-ALAS-2018-1102').orderBy('cve').execute();
     expect(cves.map((r) => r.cve)).toEqual(['CVE-2017-3735', 'CVE-2018-0495', 'CVE-2018-0732', 'CVE-2018-0739']);
     const packages = await s.store.db.selectFrom('advisory_packages').select('advisory_id').where('advisory_id', 'like', 'NOTICE-%').execute();
@@ -59,5 +60,33 @@ describeEachStore('distro notices in the store', (s) => {
     const osv = await s.store.db.selectFrom('advisories').select(['source', 'affected']).where('id', '=', 'USN-6242-1').executeTakeFirstOrThrow();
     expect(osv.source).toBe('osv');
     expect(JSON.parse(osv.affected)).toHaveLength(2);
+  });
+
+  it('matches hosts on the fixed versions per release of USN JSON and the DSA list; the OSV copy of the USN never replaces it', async () => {
+    const { ctx } = createTestContext(s.store);
+    const hosts = [
+      { name: 'ubuntu-01', os: 'Ubuntu 18.04', packages: [{ ecosystem: 'Ubuntu:18.04:LTS', name: 'sudo-ldap', version: '1.8.21p2-3ubuntu1' }] },
+      { name: 'ubuntu-02', os: 'Ubuntu 18.04', packages: [{ ecosystem: 'Ubuntu:18.04:LTS', name: 'sudo-ldap', version: '1.8.21p2-3ubuntu1.1' }] },
+      { name: 'debian-01', os: 'Debian 12', packages: [{ ecosystem: 'Debian:12', name: 'sope', version: '5.8.0-1' }] },
+      { name: 'debian-02', os: 'Debian 11', packages: [{ ecosystem: 'Debian:11', name: 'sope', version: '5.0.1-2' }] },
+    ].map((h) => ({ ...h, role: 'server', criticality: 'high' as const, usage: 0.5, owner: 'ops', groups: [] }));
+    await importHosts(ctx, { hosts, source: 'test', actor: 'test' });
+    await ingestFeedFile(ctx, { kind: 'distro', path: `${FIXTURES}distro/ubuntu/USN-4154-1.json`, name: 'usn', actor: 'test' });
+    await ingestFeedFile(ctx, { kind: 'distro', path: `${FIXTURES}distro/debian/DSA-list.txt`, name: 'dsa', actor: 'test' });
+    await assessAll(ctx, { actor: 'test' });
+    const summary = async () => (await listExposures(s.store.db)).map((e) => [e.host, e.advisoryId, e.package, e.installed, e.fixed]).sort();
+    // ubuntu-02 has the fix; debian-02 runs bullseye, which DSA-5970-1 does not name.
+    expect(await summary()).toEqual([
+      ['debian-01', 'DSA-5970-1', 'sope', '5.8.0-1', '5.8.0-1+deb12u1'],
+      ['ubuntu-01', 'USN-4154-1', 'sudo-ldap', '1.8.21p2-3ubuntu1', '1.8.21p2-3ubuntu1.1'],
+    ]);
+
+    const osv = await ingestFeedFile(ctx, { kind: 'osv', path: `${FIXTURES}osv/ubuntu/USN-4154-1.json`, name: 'ubuntu-osv', actor: 'test' });
+    expect(osv).toMatchObject({ added: 0, updated: 0, failed: 1 });
+    expect(osv.errors[0]!.message).toContain('USN-4154-1 is already stored from a more authoritative distro record (distribution notice)');
+    const row = await s.store.db.selectFrom('advisories').select('source').where('id', '=', 'USN-4154-1').executeTakeFirstOrThrow();
+    expect(row.source).toBe('distro');
+    await assessAll(ctx, { actor: 'test' });
+    expect(await summary()).toHaveLength(2);
   });
 });
