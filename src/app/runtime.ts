@@ -16,6 +16,7 @@ import type { JobHandlers } from '../workflow/jobs.js';
 import { createNotificationJobHandlers, type Notifier } from '../workflow/notifications.js';
 import { createConsoleDirectNotifier, createRebootJobHandlers, type DirectNotifier } from '../workflow/reboots.js';
 import { createRolloutJobHandlers } from '../workflow/rollouts.js';
+import { createReviewJobHandlers } from '../workflow/reviews.js';
 import { createWithdrawalJobHandlers } from '../workflow/withdrawals.js';
 import { createDigestJobHandlers } from '../workflow/digest.js';
 import { createSlaJobHandlers } from '../workflow/sla-sweep.js';
@@ -88,8 +89,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...createSlaJobHandlers({ directNotifiers }),
       ...createDigestJobHandlers({ notifiers }),
       ...createApprovalJobHandlers(),
-      ...createExemptionJobHandlers(),
+      ...createExemptionJobHandlers({ notifiers, directNotifiers }),
       ...createWithdrawalJobHandlers(),
+      ...createReviewJobHandlers({ notifiers }),
       ...createAssessJobHandlers(),
     };
     return {

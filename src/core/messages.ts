@@ -3,15 +3,15 @@ import { describeRelative, formatInZone } from './time.js';
 import { TARGET_STATES, type CaseState, type KevFacts, type RolloutState, type Severity, type TargetState, type VoteDecision, type VoteStage } from './types.js';
 
 /**
- * The message model: what an alert, approval request, pilot sign-off, halt notice, rollout progress
- * or review summary says, described once as data. Slack renders it to Block Kit, Teams to an
+ * The message model: what an alert, approval request, pilot sign-off, halt notice, rollout progress,
+ * review summary (core/review-message.ts) or exemption expiry (core/exemption-notice.ts) says, described once as data. Slack renders it to Block Kit, Teams to an
  * Adaptive Card, the web console to HTML. An action's `value` names the case and the action only;
  * who may do it is decided on the server.
  */
-export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review' | 'feed_failure' | 'reboot_notice' | 'sla_reminder' | 'sla_breach' | 'digest' | 'withdrawn';
+export type MessageKind = 'alert' | 'signoff_request' | 'halt' | 'progress' | 'review_summary' | 'feed_failure' | 'reboot_notice' | 'sla_reminder' | 'sla_breach' | 'digest' | 'withdrawn' | 'exemption_expired';
 
 /** Every kind, so tests can check each one renders on every face. */
-export const MESSAGE_KINDS: readonly MessageKind[] = ['alert', 'signoff_request', 'halt', 'progress', 'review', 'feed_failure', 'reboot_notice', 'sla_reminder', 'sla_breach', 'digest', 'withdrawn'];
+export const MESSAGE_KINDS: readonly MessageKind[] = ['alert', 'signoff_request', 'halt', 'progress', 'review_summary', 'feed_failure', 'reboot_notice', 'sla_reminder', 'sla_breach', 'digest', 'withdrawn', 'exemption_expired'];
 
 export const ACTION_IDS = ['approve', 'reject', 'signoff', 'signoff_reject'] as const;
 export type ActionId = (typeof ACTION_IDS)[number];

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { parseDurationMs } from '../config/schema.js';
 import { PatchdeckError } from '../core/errors.js';
+import { buildExemptionExpiredMessage, MAX_LISTED_REOPENED, type ExemptionNoticeView } from '../core/exemption-notice.js';
 import {
   describeExemptionScope,
   holdExposure,
@@ -15,6 +17,8 @@ import { fromJson, toJson } from '../store/json.js';
 import { getExemption, listDueExemptions, listExemptions, listUnresolvedExposureHolds } from '../store/queries/exemptions.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import type { Notifier } from './notifications.js';
+import { resolveOwner, type DirectNotifier } from './reboots.js';
 
 /** An exposure whose status an exemption changed. */
 export interface HoldChange {
@@ -77,8 +81,10 @@ export async function expireDueExemptions(trx: Executor, ctx: WorkflowContext, a
   if (due.length === 0) return { expired: [], reopened: 0 };
   for (const e of due) await trx.updateTable('exemptions').set({ expired_at: now.toISOString() }).where('id', '=', e.id).execute();
   const changes = await refreshExposureHolds(trx, now);
-  const change: ChangeRecord = { audit: [] };
+  const change: Required<ChangeRecord> = { audit: [], jobs: [] };
   for (const e of due) {
+    const ended = (await getExemption(trx, e.id))!;
+    change.jobs.push(...(await endNoticeJobs(trx, ctx, ended, changes.filter((c) => c.exemptionId === e.id && c.to === 'open'), null)));
     change.audit.push({
       actor,
       action: 'exemption.expired',
@@ -98,11 +104,207 @@ export async function expireExemptions(ctx: WorkflowContext, options: { actor: s
   return ctx.store.transaction((trx) => expireDueExemptions(trx, ctx, options.actor));
 }
 
-/** Job handlers for `exemptions.expire` (scheduled): idempotent, since expired exemptions are skipped. */
-export function createExemptionJobHandlers(): JobHandlers {
+// ---- Telling people an exemption ended ----
+
+const ReopenedSchema = z.object({ host: z.string(), advisoryId: z.string(), package: z.string() });
+const NoticePayload = z.object({
+  exemptionId: z.number().int().positive(),
+  caseId: z.number().int().positive().nullable(),
+  reopened: z.array(ReopenedSchema),
+  reopenedTotal: z.number().int().min(0),
+  /** Who ended a revoked exemption; null when it expired. */
+  endedBy: z.string().nullable(),
+});
+const ApproverPayload = NoticePayload.omit({ caseId: true }).extend({ person: z.string().min(1), cases: z.array(z.object({ id: z.number().int().positive(), advisoryId: z.string() })) });
+type NoticeJob = NonNullable<ChangeRecord['jobs']>[number];
+
+/** Stored chat messages of the notices about exemption `id` use this purpose (one row per platform). */
+export function exemptionNoticePurpose(exemptionId: number, audience: 'channel' | 'approver'): string {
+  return audience === 'channel' ? `exemption_expired:${exemptionId}` : `exemption_expired:${exemptionId}:approver`;
+}
+
+const ID_CHUNK = 500;
+
+/**
+ * The jobs that tell people an exemption ended, written in the transaction that ended it: one per case
+ * whose exposures re-opened (one more for re-opened exposures without a case) and one for its approver
+ * when they are a configured person. Their keys name the exemption, so each end notifies once.
+ */
+async function endNoticeJobs(trx: Executor, ctx: WorkflowContext, exemption: Exemption, reopened: HoldChange[], endedBy: string | null): Promise<NoticeJob[]> {
+  const caseOf = new Map<number, number | null>();
+  const ids = reopened.map((c) => c.exposureId);
+  for (let i = 0; i < ids.length; i += ID_CHUNK) {
+    const rows = await trx.selectFrom('exposures').select(['id', 'case_id']).where('id', 'in', ids.slice(i, i + ID_CHUNK)).execute();
+    for (const row of rows) caseOf.set(Number(row.id), row.case_id === null ? null : Number(row.case_id));
+  }
+  const byCase = new Map<number | null, HoldChange[]>();
+  for (const change of reopened) {
+    const caseId = caseOf.get(change.exposureId) ?? null;
+    byCase.set(caseId, [...(byCase.get(caseId) ?? []), change]);
+  }
+  const listed = (changes: HoldChange[]) => changes.slice(0, MAX_LISTED_REOPENED).map((c) => ({ host: c.host, advisoryId: c.advisoryId, package: c.package }));
+  const jobs: NoticeJob[] = [...byCase].map(([caseId, changes]) => ({
+    kind: JOB_KINDS.exemptionNotify,
+    payload: { exemptionId: exemption.id, caseId, reopened: listed(changes), reopenedTotal: changes.length, endedBy },
+    uniqueKey: `exemption:${exemption.id}:ended:case:${caseId ?? 'none'}`,
+  }));
+  const approver = resolveOwner(ctx.config.people, exemption.approvedBy);
+  if (approver !== null) {
+    const caseIds = [...byCase.keys()].filter((id): id is number => id !== null).sort((a, b) => a - b);
+    const cases = caseIds.length === 0 ? [] : await trx.selectFrom('cases').select(['id', 'advisory_id']).where('id', 'in', caseIds).orderBy('id').execute();
+    jobs.push({
+      kind: JOB_KINDS.exemptionNotifyApprover,
+      payload: {
+        exemptionId: exemption.id,
+        person: approver.id,
+        cases: cases.map((c) => ({ id: Number(c.id), advisoryId: c.advisory_id })),
+        reopened: listed(reopened),
+        reopenedTotal: reopened.length,
+        endedBy,
+      },
+      uniqueKey: `exemption:${exemption.id}:ended:approver`,
+    });
+  }
+  return jobs;
+}
+
+function noticeView(ctx: WorkflowContext, exemption: Exemption, payload: z.infer<typeof NoticePayload> & { cases?: { id: number; advisoryId: string }[] }, kase: ExemptionNoticeView['case'], audience: ExemptionNoticeView['audience']): ExemptionNoticeView {
+  return {
+    exemption: {
+      id: exemption.id,
+      kind: exemption.kind,
+      scope: describeExemptionScope(exemption),
+      control: exemption.control,
+      reason: exemption.reason,
+      approvedBy: findPersonById(ctx.config.people, exemption.approvedBy)?.name ?? exemption.approvedBy,
+      expiresAt: exemption.expiresAt,
+      ended: exemption.revokedAt !== null ? 'revoked' : 'expired',
+      endedAt: exemption.revokedAt ?? exemption.expiredAt ?? exemption.expiresAt,
+      endedBy: payload.endedBy,
+    },
+    case: kase,
+    reopened: payload.reopened,
+    reopenedTotal: payload.reopenedTotal,
+    cases: payload.cases ?? [],
+    audience,
+  };
+}
+
+function parsePayload<T extends z.ZodTypeAny>(schema: T, kind: string, payload: Record<string, unknown>): z.infer<T> {
+  const parsed = schema.safeParse(payload);
+  // A malformed payload never becomes valid: say so plainly in the job's last_error.
+  if (!parsed.success) throw new PatchdeckError('PD_JOB_PAYLOAD', `${kind} job payload is invalid (${parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')})`);
+  return parsed.data as z.infer<T>;
+}
+
+/** Stores one posted copy of a notice with its audit event. */
+async function storePosted(
+  ctx: WorkflowContext,
+  row: { caseId: number | null; exemptionId: number; purpose: string; platform: string; channel: string; ts: string | null; payload: string; person?: string },
+): Promise<void> {
+  const at = ctx.clock.now().toISOString();
+  await ctx.store.transaction(async (trx) => {
+    await trx
+      .insertInto('chat_messages')
+      .values({ case_id: row.caseId, purpose: row.purpose, platform: row.platform, channel: row.channel, ts: row.ts, payload: row.payload, created_at: at, updated_at: at })
+      .execute();
+    await recordChange(trx, ctx, {
+      audit: [
+        {
+          actor: 'patchdeck',
+          action: 'chat.posted',
+          subjectType: 'exemption',
+          subjectId: row.exemptionId,
+          after: { purpose: 'exemption_expired', caseId: row.caseId, platform: row.platform, channel: row.channel, ts: row.ts, ...(row.person === undefined ? {} : { person: row.person }) },
+        },
+      ],
+    });
+  });
+}
+
+async function postedPlatforms(ctx: WorkflowContext, purpose: string, caseId: number | null): Promise<Set<string>> {
+  let query = ctx.store.db.selectFrom('chat_messages').select('platform').where('purpose', '=', purpose);
+  query = caseId === null ? query.where('case_id', 'is', null) : query.where('case_id', '=', caseId);
+  return new Set((await query.execute()).map((r) => r.platform));
+}
+
+/** Runs every platform's part even when one fails, then fails the job naming each failure, so the retry does what is left. */
+async function eachPlatform<T extends { platform: string }>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  const failures: string[] = [];
+  for (const item of items) {
+    try {
+      await work(item);
+    } catch (error) {
+      failures.push(`${item.platform}: ${(error as Error).message}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('; '));
+}
+
+export interface ExemptionJobDeps {
+  /** Channel posts, one per enabled platform (the console when none is configured). */
+  notifiers: readonly Notifier[];
+  /** Direct messages to the approver (chat/slack/direct.ts, chat/teams/direct.ts, else the console). */
+  directNotifiers: readonly DirectNotifier[];
+}
+
+/**
+ * `exemptions.expire` (scheduled; idempotent, since expired exemptions are skipped), and the notices an
+ * ended exemption causes: `exemption.notify` posts to the case's channel (the routing default without a
+ * case), `exemption.notify_approver` sends the approver a direct message. Both post once per platform.
+ */
+export function createExemptionJobHandlers(deps: ExemptionJobDeps): JobHandlers {
+  const publicUrl = (ctx: WorkflowContext) => ctx.config.publicUrl.replace(/\/+$/, '');
   return {
     [JOB_KINDS.exemptionsExpire]: async (ctx) => {
       await expireExemptions(ctx, { actor: 'patchdeck' });
+    },
+
+    [JOB_KINDS.exemptionNotify]: async (ctx, job) => {
+      const payload = parsePayload(NoticePayload, job.kind, job.payload);
+      const exemption = await getExemption(ctx.store.db, payload.exemptionId);
+      if (!exemption) {
+        ctx.logger.warn({ exemptionId: payload.exemptionId }, 'exemption.notify: the exemption no longer exists; nothing to post');
+        return;
+      }
+      const purpose = exemptionNoticePurpose(exemption.id, 'channel');
+      const posted = await postedPlatforms(ctx, purpose, payload.caseId);
+      const pending = deps.notifiers.filter((n) => !posted.has(n.platform));
+      if (pending.length === 0) return;
+      const caseRow =
+        payload.caseId === null ? undefined : await ctx.store.db.selectFrom('cases').select(['id', 'advisory_id', 'title', 'severity', 'channel']).where('id', '=', payload.caseId).executeTakeFirst();
+      const kase = caseRow === undefined ? null : { id: Number(caseRow.id), advisoryId: caseRow.advisory_id, title: caseRow.title, severity: caseRow.severity as Severity };
+      const target = caseRow?.channel ?? ctx.config.routing.defaultChannel;
+      const message = buildExemptionExpiredMessage(noticeView(ctx, exemption, payload, kase, 'channel'), { publicUrl: publicUrl(ctx), timezone: ctx.config.timezone, now: ctx.clock.now() });
+      await eachPlatform(pending, async (notifier) => {
+        const sent = await notifier.post(target, message);
+        await storePosted(ctx, { caseId: kase?.id ?? null, exemptionId: exemption.id, purpose, platform: notifier.platform, channel: sent.channel, ts: sent.ts, payload: toJson(message) });
+      });
+    },
+
+    [JOB_KINDS.exemptionNotifyApprover]: async (ctx, job) => {
+      const payload = parsePayload(ApproverPayload, job.kind, job.payload);
+      const exemption = await getExemption(ctx.store.db, payload.exemptionId);
+      const person = findPersonById(ctx.config.people, payload.person);
+      if (!exemption || !person) {
+        ctx.logger.warn({ exemptionId: payload.exemptionId, person: payload.person }, 'exemption.notify_approver: the exemption or the person is gone; nothing to send');
+        return;
+      }
+      const purpose = exemptionNoticePurpose(exemption.id, 'approver');
+      const posted = await postedPlatforms(ctx, purpose, null);
+      const pending = deps.directNotifiers.filter((n) => !posted.has(n.platform));
+      if (pending.length === 0) return;
+      const message = buildExemptionExpiredMessage(noticeView(ctx, exemption, { ...payload, caseId: null }, null, 'approver'), {
+        publicUrl: publicUrl(ctx),
+        timezone: ctx.config.timezone,
+        now: ctx.clock.now(),
+      });
+      await eachPlatform(pending, async (notifier) => {
+        // null: the person has no identity on this platform, so there is no direct path to them here.
+        const sent = await notifier.postDirect(person, message);
+        if (sent === null) return;
+        await storePosted(ctx, { caseId: null, exemptionId: exemption.id, purpose, platform: notifier.platform, channel: sent.channel, ts: sent.ts, payload: toJson(message), person: person.id });
+      });
     },
   };
 }
@@ -183,6 +385,7 @@ export async function endExemption(ctx: WorkflowContext, input: { id: number; ac
     const exemption = (await getExemption(trx, input.id))!;
     const changes = (await refreshExposureHolds(trx, now)).filter((c) => c.exemptionId === input.id && c.to === 'open');
     await recordChange(trx, ctx, {
+      jobs: await endNoticeJobs(trx, ctx, exemption, changes, input.actor),
       audit: [
         {
           actor: input.actor,

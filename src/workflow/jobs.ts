@@ -23,6 +23,12 @@ export const JOB_KINDS = {
   rolloutWaveDone: 'rollout.wave_done',
   rolloutResume: 'rollout.resume',
   exemptionsExpire: 'exemptions.expire',
+  /** An ended exemption re-opened exposures: tell the case's channel (exemptions.ts). */
+  exemptionNotify: 'exemption.notify',
+  /** …and the person who approved it, by direct message. */
+  exemptionNotifyApprover: 'exemption.notify_approver',
+  /** A rollout completed: post its review summary in the case thread and the managers' channel (reviews.ts). */
+  reviewPost: 'review.post',
   approvalsExpire: 'approvals.expire',
   approvalsUndefer: 'approvals.undefer',
   approvalsSweep: 'approvals.sweep',

@@ -97,7 +97,8 @@ async function supersede(
   });
 }
 
-async function alertTs(ctx: WorkflowContext, caseId: number, platform: string): Promise<string | null> {
+/** The `ts` of the case's latest alert on a platform: replies go in its thread. */
+export async function alertTs(ctx: WorkflowContext, caseId: number, platform: string): Promise<string | null> {
   const row = await ctx.store.db
     .selectFrom('chat_messages')
     .select('ts')

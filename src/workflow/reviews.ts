@@ -1,10 +1,14 @@
+import { z } from 'zod';
 import { assessSla, deriveLessons, type Review, type ReviewDecision, type ReviewHalt, type ReviewHostFailure, type ReviewRingOutcome } from '../core/review.js';
+import { buildReviewSummaryMessage } from '../core/review-message.js';
 import { PatchdeckError } from '../core/errors.js';
 import { findPersonById } from '../core/people.js';
 import type { CaseState, RolloutState, Severity, TargetState, VoteDecision } from '../core/types.js';
 import { listAudit } from '../store/audit.js';
-import { fromJson } from '../store/json.js';
-import type { WorkflowContext } from './context.js';
+import { fromJson, toJson } from '../store/json.js';
+import { recordChange, type WorkflowContext } from './context.js';
+import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import { alertTs, type Notifier } from './notifications.js';
 
 const UNFINISHED: readonly TargetState[] = ['queued', 'dispatched', 'reboot_pending'];
 
@@ -111,4 +115,80 @@ export async function buildReview(ctx: WorkflowContext, caseId: number): Promise
     generatedAt: ctx.clock.now().toISOString(),
   };
   return { ...base, lessons: deriveLessons(base) };
+}
+
+// ---- The review summary in chat ----
+
+const ReviewPostPayload = z.object({ caseId: z.number().int().positive(), rolloutId: z.number().int().positive() }).passthrough();
+
+/** Stored chat messages of a rollout's review summary: the case thread's copy and the managers' channel's. */
+export function reviewSummaryPurpose(rolloutId: number, where: 'thread' | 'managers'): string {
+  return where === 'thread' ? `review_summary:${rolloutId}` : `review_summary:${rolloutId}:managers`;
+}
+
+/**
+ * `review.post`, enqueued when a rollout completes: the review summary goes into the case's thread
+ * (a reply under its latest alert where the platform has threads) and, when `routing.reviewChannel` is
+ * set, to the managers' channel. One stored message per place and platform, so a job run twice, or
+ * retried after one platform failed, posts each copy once.
+ */
+export function createReviewJobHandlers(deps: { notifiers: readonly Notifier[] }): JobHandlers {
+  return {
+    [JOB_KINDS.reviewPost]: async (ctx, job) => {
+      const parsed = ReviewPostPayload.safeParse(job.payload);
+      if (!parsed.success) throw new PatchdeckError('PD_JOB_PAYLOAD', `${job.kind} job payload needs a caseId and a rolloutId`);
+      const { caseId, rolloutId } = parsed.data;
+      const caseRow = await ctx.store.db.selectFrom('cases').select(['channel']).where('id', '=', caseId).executeTakeFirst();
+      if (!caseRow) {
+        ctx.logger.warn({ caseId }, 'review.post: the case no longer exists; nothing to post');
+        return;
+      }
+      const places = [
+        { purpose: reviewSummaryPurpose(rolloutId, 'thread'), channel: caseRow.channel ?? ctx.config.routing.defaultChannel, threaded: true },
+        ...(ctx.config.routing.reviewChannel === undefined ? [] : [{ purpose: reviewSummaryPurpose(rolloutId, 'managers'), channel: ctx.config.routing.reviewChannel, threaded: false }]),
+      ];
+      const stored = await ctx.store.db
+        .selectFrom('chat_messages')
+        .select(['purpose', 'platform'])
+        .where('case_id', '=', caseId)
+        .where('purpose', 'in', places.map((p) => p.purpose))
+        .execute();
+      const pending = places.flatMap((place) => deps.notifiers.filter((n) => !stored.some((r) => r.purpose === place.purpose && r.platform === n.platform)).map((notifier) => ({ place, notifier })));
+      if (pending.length === 0) return;
+      const message = buildReviewSummaryMessage(await buildReview(ctx, caseId), {
+        publicUrl: ctx.config.publicUrl.replace(/\/+$/, ''),
+        timezone: ctx.config.timezone,
+        now: ctx.clock.now(),
+      });
+      const failures: string[] = [];
+      for (const { place, notifier } of pending) {
+        try {
+          const thread = place.threaded ? await alertTs(ctx, caseId, notifier.platform) : null;
+          const sent = await notifier.post(place.channel, message, thread === null ? undefined : { threadTs: thread });
+          const at = ctx.clock.now().toISOString();
+          await ctx.store.transaction(async (trx) => {
+            await trx
+              .insertInto('chat_messages')
+              .values({ case_id: caseId, purpose: place.purpose, platform: notifier.platform, channel: sent.channel, ts: sent.ts, payload: toJson(message), created_at: at, updated_at: at })
+              .execute();
+            await recordChange(trx, ctx, {
+              audit: [
+                {
+                  actor: 'patchdeck',
+                  action: 'chat.posted',
+                  subjectType: 'case',
+                  subjectId: caseId,
+                  after: { purpose: 'review_summary', rolloutId, platform: notifier.platform, channel: sent.channel, ts: sent.ts, ...(thread === null ? {} : { threadTs: thread }) },
+                },
+              ],
+            });
+          });
+        } catch (error) {
+          failures.push(`${notifier.platform} ${place.channel}: ${(error as Error).message}`);
+        }
+      }
+      // The retry posts only the copies still missing.
+      if (failures.length > 0) throw new Error(failures.join('; '));
+    },
+  };
 }

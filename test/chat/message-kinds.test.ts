@@ -11,6 +11,8 @@ import {
   type ChatMessage,
   type MessageKind,
 } from '../../src/core/messages.js';
+import { buildExemptionExpiredMessage } from '../../src/core/exemption-notice.js';
+import { buildReviewSummaryMessage } from '../../src/core/review-message.js';
 import { describeConsoleMessage } from '../../src/web/console-messages.js';
 import { createViewRenderer } from '../../src/web/render.js';
 
@@ -42,8 +44,32 @@ const SAMPLES: Record<MessageKind, ChatMessage> = {
   signoff_request: buildCaseMessage({ ...VIEW, state: 'piloting', rollout: { ...VIEW.rollout!, state: 'awaiting_signoff', currentWave: 0 } }, 'signoff', OPTS),
   halt: buildCaseMessage({ ...VIEW, state: 'halted', rollout: { ...VIEW.rollout!, state: 'halted', haltedReason: 'wave 1: 3 of 4 hosts failed' } }, 'halt', OPTS),
   progress: buildCaseMessage(VIEW, 'progress', OPTS),
-  // No builder makes review summaries for chat yet; the renderers must still take the kind.
-  review: { kind: 'review', caseId: 42, title: 'Review of case 42', severity: 'medium', text: 'Review ready.', facts: [{ label: 'SLA', value: 'Met' }], sections: [], actions: [], link: { label: 'Open review', url: 'https://patchdeck.example.com/cases/42/review' }, footer: null },
+  review_summary: buildReviewSummaryMessage(
+    {
+      caseId: 42,
+      title: 'OpenSSL vulnerabilities',
+      severity: 'medium',
+      caseState: 'completed',
+      advisory: { id: 'USN-7001-1', source: 'osv', title: 'OpenSSL vulnerabilities', url: null, cves: ['CVE-2026-1001'] },
+      packages: [{ ecosystem: 'Ubuntu:22.04:LTS', name: 'libssl3', fixed: '3.0.2-0ubuntu1.18', hosts: 12 }],
+      timeline: { openedAt: '2026-11-23T08:00:00.000Z', decidedAt: '2026-11-23T09:10:00.000Z', rolloutStartedAt: '2026-11-23T09:11:00.000Z', pilotSignedOffAt: '2026-11-23T09:40:00.000Z', rolloutEndedAt: '2026-11-23T09:58:00.000Z' },
+      approvals: [],
+      signoffs: [],
+      rollout: { id: 7, state: 'completed', connector: 'simulator', startedBy: 'Alice Example', waves: 3, haltedReason: null },
+      outcomes: { targets: 12, installed: 6, failed: 1, rebooted: 4, rebootFailed: 1, notFinished: 0 },
+      rings: [{ ring: 'pilot', targets: 2, failures: 0 }, { ring: 'broad', targets: 10, failures: 2 }],
+      failedHosts: [
+        { host: 'ws-004', wave: 1, ring: 'broad', state: 'failed', detail: 'E: Could not get lock /var/lib/dpkg/lock-frontend' },
+        { host: 'ws-009', wave: 2, ring: 'broad', state: 'reboot_failed', detail: null },
+      ],
+      openExposures: 2,
+      sla: { dueAt: '2026-11-24T11:00:00.000Z', startedAt: '2026-11-23T09:11:00.000Z', met: true, marginMs: 92_940_000 },
+      halts: [],
+      lessons: ['1 of 5 reboots failed (ws-009): check that these hosts come back after a reboot.'],
+      generatedAt: NOW.toISOString(),
+    },
+    OPTS,
+  ),
   feed_failure: buildFeedFailureMessage({ name: 'kev', kind: 'kev', source: 'https://example.com/kev.json', consecutiveFailures: 3, lastError: 'HTTP 503', lastSuccessAt: null, nextAttemptAt: null }, OPTS),
   reboot_notice: buildRebootNoticeMessage(
     {
@@ -70,6 +96,31 @@ const SAMPLES: Record<MessageKind, ChatMessage> = {
   withdrawn: buildCaseMessage(
     { ...VIEW, state: 'not_applicable', rollout: null, reasons: ['Advisory withdrawn by osv on 2026-11-23 10:00 (CET): exposures resolved, case closed'] },
     'withdrawn',
+    OPTS,
+  ),
+  exemption_expired: buildExemptionExpiredMessage(
+    {
+      exemption: {
+        id: 3,
+        kind: 'exemption',
+        scope: 'group legacy, advisory USN-7001-1',
+        control: 'isolated VLAN',
+        reason: 'vendor appliance, patch not certified',
+        approvedBy: 'Alice Example',
+        expiresAt: '2026-11-23T09:00:00.000Z',
+        ended: 'expired',
+        endedAt: '2026-11-23T09:15:00.000Z',
+        endedBy: null,
+      },
+      case: { id: 42, advisoryId: 'USN-7001-1', title: 'OpenSSL vulnerabilities', severity: 'medium' },
+      reopened: [
+        { host: 'legacy-01', advisoryId: 'USN-7001-1', package: 'libssl3' },
+        { host: 'legacy-02', advisoryId: 'USN-7001-1', package: 'libssl3' },
+      ],
+      reopenedTotal: 2,
+      cases: [],
+      audience: 'channel',
+    },
     OPTS,
   ),
   digest: buildDigestMessage(

@@ -92,7 +92,7 @@ describeEachStore('exemptions, mitigations and overrides', (s) => {
   it('expires exemptions from the scheduled job, once', async () => {
     const { ctx, clock } = await setUp(s.store);
     await createExemption(ctx, { kind: 'exemption', host: 'legacy-01', advisoryId: 'USN-4705-1', control: 'firewall rule', approvedBy: 'alice', expires: '2026-11-30', reason: '', actor: 'cli:bob' });
-    const handler = createExemptionJobHandlers()['exemptions.expire']!;
+    const handler = createExemptionJobHandlers({ notifiers: [], directNotifiers: [] })['exemptions.expire']!;
     const job = { id: 1, kind: 'exemptions.expire', payload: {}, attempts: 1, maxAttempts: 3, fence: 1 };
     await handler(ctx, job);
     expect((await sudoExposure(s.store)).status).toBe('exempt');

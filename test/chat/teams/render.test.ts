@@ -56,7 +56,7 @@ describe('renderTeamsCard', () => {
   });
 
   it('leaves out the refresh for messages that are not stored case messages, and caps the user list', () => {
-    expect(renderTeamsCard({ ...message, kind: 'review' }).refresh).toBeUndefined();
+    expect(renderTeamsCard({ ...message, kind: 'review_summary' }).refresh).toBeUndefined();
     expect(renderTeamsCard({ ...message, caseId: null }).refresh).toBeUndefined();
     const many = Array.from({ length: 70 }, (_, i) => `29:user-${i}`);
     expect((renderTeamsCard(message, { refreshUserIds: many }).refresh as { userIds: string[] }).userIds).toHaveLength(MAX_REFRESH_USERS);
