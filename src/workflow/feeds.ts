@@ -281,10 +281,12 @@ async function runIngest(
     const epss: EpssScoreInput[] = [];
     const parseErrors: FeedParseError[] = [];
     const ingested: FeedDocumentRecord[] = [];
+    const documentOf = new Map<string, string>();
     // One document at a time, so each one's records and errors are known: only a cleanly read document is remembered.
     for (const { document, sha256 } of fresh) {
       const result = await plugin.parse([document], { feedName: feed.name, maxBytes: ctx.config.fetch.maxBytes });
       advisories.push(...result.advisories);
+      for (const advisory of result.advisories) documentOf.set(advisory.id, document.location);
       epss.push(...(result.epss ?? []));
       parseErrors.push(...result.errors);
       if (result.errors.length === 0) {
@@ -310,6 +312,7 @@ async function runIngest(
       ingested: [...ingested, ...kept.filter((d) => d.stamp !== (known.get(d.location)?.stamp ?? null))],
       // Documents gone from the source, unreadable now, or refused: read in full next time. Their advisories stay, as before.
       forgotten: [...known.keys()].filter((at) => !remembered.has(at)),
+      documentOf,
     };
   } catch (error) {
     await recordFailure(ctx, feed, location, actor, error);
@@ -347,6 +350,8 @@ interface ParsedRun {
   ingested: FeedDocumentRecord[];
   /** Locations whose document records are dropped. */
   forgotten: string[];
+  /** The document each parsed record came from. */
+  documentOf: Map<string, string>;
 }
 
 function quarantineError(document: QuarantinedDocument): FeedParseError {
@@ -379,6 +384,8 @@ async function storeAdvisories(
     // A record whose id a more authoritative source holds is refused, never written over it.
     const refused = await findAuthorityConflicts(trx, candidates.map((c) => c.advisory));
     for (const [id, message] of refused) parsed.errors.push({ location: `${location}: ${id}`, scope: 'record', message });
+    // A document with a refused record is not remembered: it is read again, and the refusal reported, next run.
+    const refusedIn = new Set([...refused.keys()].flatMap((id) => parsed.documentOf.get(id) ?? []));
     let added = 0;
     let updated = 0;
     const writes: AdvisoryWrite[] = [];
@@ -398,8 +405,8 @@ async function storeAdvisories(
     added += facts.added;
     updated += facts.updated;
     await insertQuarantined(trx, feed.name, parsed.quarantined, now);
-    await saveFeedDocuments(trx, feed.name, parsed.ingested, now);
-    await deleteFeedDocuments(trx, feed.name, parsed.forgotten);
+    await saveFeedDocuments(trx, feed.name, parsed.ingested.filter((d) => !refusedIn.has(d.location)), now);
+    await deleteFeedDocuments(trx, feed.name, [...parsed.forgotten, ...refusedIn]);
     const skippedRecords = parsed.skipped.reduce((n, d) => n + d.records, 0);
     const result: IngestResult = {
       feed: feed.name,

@@ -69,6 +69,10 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
     const state = await getFeedState(s.store.db, 'redhat-osv');
     expect(state).toMatchObject({ consecutiveFailures: 0, lastErrorAt: NOW });
     expect(state!.lastError).toContain(`${ID} is already stored from a more authoritative csaf record`);
+    // Not remembered as read: the next run reads the document again and reports the refusal again.
+    const again = await ingestFeedFile(ctx, { kind: 'osv', path: OSV, name: 'redhat-osv', actor: 'alice' });
+    expect(again).toMatchObject({ skipped: 0, failed: 1 });
+    expect(await row(ID)).toMatchObject({ source: 'csaf' });
   });
 
   it('lets the vendor CSAF record take over an id first stored from OSV', async () => {
