@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 /** Wraps the real simulator and keeps every target it was handed, so tests see what the connector got. */
-function recordingConnectors(ctx: WorkflowContext): { lookup: ConnectorLookup; installs: ConnectorTarget[] } {
+function recordingConnectors(ctx: WorkflowContext, afterInstall?: (count: number) => void): { lookup: ConnectorLookup; installs: ConnectorTarget[] } {
   const registry = createConnectorRegistry(ctx.config);
   const installs: ConnectorTarget[] = [];
   return {
@@ -48,7 +48,9 @@ function recordingConnectors(ctx: WorkflowContext): { lookup: ConnectorLookup; i
           kind: inner.kind,
           install: async (target, signal) => {
             installs.push(structuredClone(target));
-            return inner.install(target, signal);
+            const result = await inner.install(target, signal);
+            afterInstall?.(installs.length);
+            return result;
           },
           reboot: (target, signal) => inner.reboot(target, signal),
           getState: (target) => inner.getState(target),
@@ -85,7 +87,7 @@ describeEachStore('rollouts with cached artifacts', (s) => {
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
-  const setup = (extra: Record<string, unknown> = {}) => {
+  const setup = (extra: Record<string, unknown> = {}, afterInstall?: (count: number) => void) => {
     const { ctx, clock } = createTestContext(s.store, {
       people: PEOPLE,
       rollout: { waveSize: 4, failureThreshold: 0.2 },
@@ -95,7 +97,7 @@ describeEachStore('rollouts with cached artifacts', (s) => {
       artifacts: { dir, sources: [{ ecosystem: 'Ubuntu:*', packages: ['libssl3'], url: `${server.url}/file/${prefix}/pool/{name}_{version}_amd64.deb` }] },
       ...extra,
     });
-    const { lookup, installs } = recordingConnectors(ctx);
+    const { lookup, installs } = recordingConnectors(ctx, afterInstall);
     return { ctx, clock, installs, handlers: createRolloutJobHandlers({ connectors: lookup }) };
   };
 
@@ -193,6 +195,28 @@ describeEachStore('rollouts with cached artifacts', (s) => {
     const halts = await s.store.db.selectFrom('jobs').select('unique_key').where('kind', '=', 'chat.post').execute();
     expect(halts.map((j) => j.unique_key)).toContain(`rollout:${Number(rollout.id)}:halt`);
     expect(await verifyAuditChain(s.store.db)).toBeNull();
+  });
+
+  it('checks again before every later wave: a file changed during wave 1 stops wave 2', async () => {
+    // 10 hosts: pilot 2, wave 1 four hosts, wave 2 four hosts; the file changes right after the 6th install (end of wave 1).
+    const { ctx, clock, installs, handlers } = setup({}, (count) => {
+      if (count === 6) appendFileSync(artifactPath(dir, sha256(DEB)), 'x');
+    });
+    const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(10, { pilot: [0, 4] }) });
+    await fetchCaseArtifacts(ctx, { caseId, actor: 'cli:alice' });
+    await castVote(ctx, { caseId, stage: 'approval', personId: 'alice', decision: 'approve', via: 'cli' });
+    await drain(ctx, handlers);
+    await castVote(ctx, { caseId, stage: 'pilot_signoff', personId: 'bob', decision: 'approve', via: 'cli' });
+    clock.advance(60_000);
+    await drain(ctx, handlers);
+
+    const rollout = await s.store.db.selectFrom('rollouts').selectAll().executeTakeFirstOrThrow();
+    expect([rollout.state, Number(rollout.current_wave)]).toEqual(['halted', 1]);
+    expect(rollout.halted_reason).toContain('wave 2 not started');
+    expect(installs).toHaveLength(6);
+    const waves = await targetsOf(s.store.db);
+    expect(waves.filter((t) => Number(t.wave) === 1).every((t) => t.state === 'rebooted')).toBe(true);
+    expect(waves.filter((t) => Number(t.wave) === 2).every((t) => t.state === 'queued')).toBe(true);
   });
 
   it('does not start the pilot when a cached file is missing at the start', async () => {
