@@ -1,10 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/app/logger.js';
 import { parseConfig } from '../../src/config/load.js';
 import { fixedClock } from '../../src/core/clock.js';
+import { replacementRefusal } from '../../src/core/cve-merge.js';
 import { fromJson } from '../../src/store/json.js';
 import { getFeedState } from '../../src/store/queries/advisories.js';
 import { assessAll } from '../../src/workflow/assess.js';
@@ -135,5 +136,20 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
     expect(await s.store.db.selectFrom('advisories').select('id').where('id', '=', 'FROB-2026-1').executeTakeFirst()).toBeUndefined();
     expect(await s.store.db.selectFrom('advisories').select('id').where('id', '=', 'GHSA-9wv6-86v2-598j').executeTakeFirst()).toBeDefined();
     expect((await getFeedState(s.store.db, 'mixed'))!.lastError).toContain('unknown ecosystem Frobnix:7');
+  });
+});
+
+describe('replacementRefusal', () => {
+  const record = (source: string, trust: 'authoritative' | 'hint' = 'authoritative') => ({ source, trust });
+  it('lets a record replace its own source and any less authoritative one', () => {
+    expect(replacementRefusal('X', record('osv'), record('osv'))).toBeNull();
+    expect(replacementRefusal('X', record('osv'), record('csaf'))).toBeNull();
+    expect(replacementRefusal('X', record('osv'), record('distro'))).toBeNull();
+    expect(replacementRefusal('X', record('csaf', 'hint'), record('csaf'))).toBeNull();
+  });
+  it('refuses a less authoritative record, and another source of the same authority', () => {
+    expect(replacementRefusal('X', record('distro'), record('osv'))).toMatch(/^X is already stored from a more authoritative distro record/);
+    expect(replacementRefusal('X', record('csaf'), record('csaf', 'hint'))).toMatch(/more authoritative csaf record \(vendor advisory\); this csaf record \(unverified hint\)/);
+    expect(replacementRefusal('X', record('csaf'), record('msrc'))).toMatch(/^X is already stored from a csaf record \(vendor advisory\) of the same authority; this msrc record/);
   });
 });
