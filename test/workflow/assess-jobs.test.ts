@@ -83,6 +83,14 @@ describeEachStore('assess jobs', (s) => {
     writeFileSync(file, JSON.stringify({ ...doc, summary: `${doc.summary} (revised)` }));
     expect(await ingestOsv()).toMatchObject({ added: 0, updated: 1 });
     expect(await queuedAssess()).toEqual([{ advisoryIds: ['USN-7270-1'] }]);
+    await drainJobs(ctx, handlers);
+
+    // A record withdrawn is left to its own job (withdrawals.ts), which closes what it raised.
+    const usn = path.join(osvDir, 'USN-6986-1.json');
+    writeFileSync(usn, JSON.stringify({ ...(JSON.parse(readFileSync(usn, 'utf8')) as object), withdrawn: '2026-11-23T08:00:00Z' }));
+    expect(await ingestOsv()).toMatchObject({ updated: 1 });
+    expect(await queuedAssess()).toEqual([]);
+    expect((await jobs('queued')).map((j) => [j.kind, j.payload])).toEqual([[JOB_KINDS.advisoryWithdrawn, { advisoryId: 'USN-6986-1' }]]);
   });
 
   it('queues new hosts and hosts whose packages or assessed attributes changed, nothing for an unchanged import', async () => {
