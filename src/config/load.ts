@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { PatchdeckError } from '../core/errors.js';
 import { demoConfig } from './demo.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { ConfigSchema, PersonSchema, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
   /** Explicit path (from --config or PATCHDECK_CONFIG). */
@@ -47,10 +47,72 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       throw new PatchdeckError('PD_CONFIG_PARSE', `config file ${resolved} must hold a mapping at the top level`);
     }
     source = resolved;
+    raw = mergePeopleFile(raw, path.dirname(resolved));
   } else {
     raw = demoConfig();
   }
   return { config: parseConfig(applyEnv(raw, env)), source };
+}
+
+/** Where a person was defined, for error messages that name both copies of a duplicate id. */
+interface PersonOrigin {
+  id: string;
+  where: string;
+}
+
+/** A person id defined twice is refused, naming both places (config entries or people file entries). */
+function checkUniquePeople(origins: readonly PersonOrigin[]): void {
+  const seen = new Map<string, string>();
+  for (const { id, where } of origins) {
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new PatchdeckError('PD_CONFIG_INVALID', `person id "${id}" is defined twice: ${first} and ${where}; each person needs one entry (merge them or change one id)`);
+    }
+    seen.set(id, where);
+  }
+}
+
+const idOf = (entry: unknown): string | null => {
+  const id = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>).id : undefined;
+  return typeof id === 'string' ? id : null;
+};
+
+/**
+ * Reads `peopleFile` (relative to the config file's folder): a YAML or JSON list of people with the
+ * fields of `people`, or a mapping holding such a list under `people`. Each entry is validated here, so
+ * a mistake names the file and the entry; the list is then appended to the inline `people`.
+ */
+function mergePeopleFile(raw: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  if (raw.peopleFile === undefined) return raw;
+  if (typeof raw.peopleFile !== 'string' || raw.peopleFile.trim() === '') {
+    throw new PatchdeckError('PD_CONFIG_INVALID', 'config setting "peopleFile": give the path of a YAML or JSON file listing people, e.g. "people.yaml"');
+  }
+  const file = path.resolve(baseDir, raw.peopleFile);
+  if (!existsSync(file)) throw new PatchdeckError('PD_CONFIG_NOT_FOUND', `people file ${file} (config setting "peopleFile") does not exist`);
+  let parsed: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    parsed = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new PatchdeckError('PD_CONFIG_PARSE', `people file ${file} is not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as Record<string, unknown>).people) ? ((parsed as Record<string, unknown>).people as unknown[]) : null;
+  if (list === null) throw new PatchdeckError('PD_CONFIG_PARSE', `people file ${file} must hold a list of people (or a mapping with a "people" list)`);
+  const entryName = (i: number, entry: unknown) => `entry ${i + 1}${idOf(entry) === null ? '' : ` ("${idOf(entry)}")`} of people file ${file}`;
+  list.forEach((entry, i) => {
+    const result = PersonSchema.safeParse(entry);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const field = issue.path.join('.');
+      throw new PatchdeckError('PD_CONFIG_INVALID', `${entryName(i, entry)}: ${field === '' ? '' : `"${field}": `}${issue.message}`);
+    }
+  });
+  const inline = Array.isArray(raw.people) ? (raw.people as unknown[]) : [];
+  checkUniquePeople([
+    ...inline.flatMap((entry, i) => (idOf(entry) === null ? [] : [{ id: idOf(entry)!, where: `config setting "people.${i}"` }])),
+    ...list.map((entry, i) => ({ id: idOf(entry)!, where: entryName(i, entry).replace(/ \("[^"]*"\)/, '') })),
+  ]);
+  return { ...raw, people: [...inline, ...list], peopleFile: file };
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -86,6 +148,7 @@ export function parseConfig(raw: unknown): Config {
     });
   }
   const config = result.data;
+  checkUniquePeople(config.people.map((p, i) => ({ id: p.id, where: `config setting "people.${i}"` })));
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone: config.timezone });
   } catch {
