@@ -193,6 +193,11 @@ describeEachStore('end to end: the whole patch cycle', (s) => {
         return view?.state === 'completed' ? view : null;
       });
       expect(done.rollout).toMatchObject({ state: 'completed', targets: 8 });
+      // The review summary follows in the alert's thread (review.post, wired in the runtime).
+      const summary = await waitFor('the review summary', async () => slack.callsTo('chat.postMessage').find((c) => String(c.body.text).startsWith('Review: USN-4705-1')));
+      const alertRow = await s.store.db.selectFrom('chat_messages').select('ts').where('case_id', '=', patchCase.id).where('purpose', '=', 'alert').where('platform', '=', 'slack').executeTakeFirstOrThrow();
+      expect(summary.body.thread_ts).toBe(alertRow.ts);
+      expect(JSON.stringify(summary.body.blocks)).toContain(`/cases/${patchCase.id}/review`);
 
       // Rollout status and review, as an operator and a manager read them.
       const status = await cli('rollout', 'status', String(done.rollout!.id), '--json');
