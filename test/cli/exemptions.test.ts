@@ -72,8 +72,12 @@ describeEachStore('patchdeck exemptions / override / baselines commands', (s) =>
 
     const ended = await run('exemptions', 'expire', '1', '--json');
     expect(JSON.parse(ended.out)).toMatchObject({ id: 1, state: 'revoked', reopened_exposures: 1 });
+    // The notices are queued with the change: the case's channel and alice, the approver.
+    const notices = await s.store.db.selectFrom('jobs').select(['kind', 'unique_key']).where('kind', 'like', 'exemption.notify%').orderBy('id').execute();
+    expect(notices.map((j) => j.kind)).toEqual(['exemption.notify', 'exemption.notify_approver']);
     expect(JSON.parse((await run('exemptions', 'list', '--expired', '--json')).out)).toHaveLength(1);
     expect((await run('exemptions', 'expire', '1')).code).toBe(1);
+    expect(await s.store.db.selectFrom('jobs').select('id').where('kind', 'like', 'exemption.notify%').execute()).toHaveLength(2);
   });
 
   it('refuses bad usage with exit 2 and bad input with exit 1', async () => {
