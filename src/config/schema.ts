@@ -339,7 +339,7 @@ export const ConfigSchema = z.object({
       staleAfterDays: z.number().int().min(1).default(30),
     })
     .default({ staleAfterDays: 30 }),
-  /** Feed runs and imports queue assessments of what they changed; this cron entry (in `timezone`) assesses everything daily, so SLA, exemption expiry and stale hosts apply without new data. */
+  /** Feed runs and imports queue assessments of what they changed; this cron entry (in `timezone`) assesses everything daily, so expired exemptions and policy changes apply without new data. */
   assess: z.object({ fullSchedule: z.string().default('43 3 * * *') }).default({ fullSchedule: '43 3 * * *' }),
   worker: z
     .object({ concurrency: z.number().int().min(1).max(64).default(4), pollMs: z.number().int().min(10).default(500) })
