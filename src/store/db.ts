@@ -43,13 +43,81 @@ export interface OpenStoreOptions {
 
 const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
+/** The URL with its password removed (also a `password` query parameter), for messages and logs. */
 export function describeDatabaseUrl(url: string): string {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const parsed = new URL(url);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return `${url.slice(0, url.indexOf('://') + 3)}…`; // unparseable: show no part that may hold a password
+    }
     parsed.password = '';
+    parsed.searchParams.delete('password');
     return parsed.toString();
   }
   return url;
+}
+
+const NETWORK_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the connection was reset',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved now',
+};
+
+/** SQLSTATE classes that mean the server answered but would not let us in. */
+const LOGIN_FAILURES: Record<string, string> = {
+  '28P01': 'the password was refused',
+  '28000': 'the server refused this user',
+  '3D000': 'the database does not exist',
+  '57P03': 'the server is starting up or shutting down',
+  '53300': 'the server has too many connections',
+};
+
+/** Turns a failed first connection into an error that names the server (never the password) and what to check. */
+export function databaseConnectError(url: string, error: unknown): PatchdeckError {
+  const where = describeDatabaseUrl(url);
+  const code = (error as { code?: unknown }).code;
+  const detail = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && code in LOGIN_FAILURES) {
+    return new PatchdeckError(
+      'PD_DB_LOGIN',
+      `PostgreSQL at ${where} refused the connection: ${LOGIN_FAILURES[code]} (${detail}). Check the user, password and database name in DATABASE_URL (or config databaseUrl).`,
+      { cause: error, status: 503 },
+    );
+  }
+  const why = typeof code === 'string' && code in NETWORK_FAILURES ? `${NETWORK_FAILURES[code]} (${code})` : detail;
+  return new PatchdeckError(
+    'PD_DB_UNREACHABLE',
+    `cannot connect to PostgreSQL at ${where}: ${why}. Check that the server is running and reachable from here, and that DATABASE_URL (or config databaseUrl) names it.`,
+    { cause: error, status: 503 },
+  );
+}
+
+/** Turns a SQLite file that cannot be opened into an error naming the file and what to check. */
+function sqliteOpenError(file: string, error: unknown): PatchdeckError {
+  const code = (error as { code?: unknown }).code;
+  const why =
+    code === 'SQLITE_NOTADB'
+      ? 'the file is not a SQLite database'
+      : code === 'SQLITE_CANTOPEN'
+        ? 'the file cannot be opened (a directory, or no permission to read and write it)'
+        : code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EROFS'
+          ? 'no permission to write it or its directory'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a part of its directory path is a file'
+            : error instanceof Error
+              ? error.message
+              : String(error);
+  return new PatchdeckError(
+    'PD_DB_FILE',
+    `cannot open the SQLite database sqlite:${file}: ${why}. Check the path in DATABASE_URL (or config databaseUrl) and that this user may read and write the file and its directory.`,
+    { cause: error, status: 503 },
+  );
 }
 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
@@ -66,13 +134,24 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 }
 
 function openSqlite(file: string): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const native = new SqliteDatabase(file);
-  native.pragma('journal_mode = WAL');
-  // FULL: an approval or audit entry acknowledged to a user must survive a power loss.
-  native.pragma('synchronous = FULL');
-  native.pragma('foreign_keys = ON');
-  native.pragma('busy_timeout = 5000');
+  let native: SqliteDatabase.Database;
+  try {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    native = new SqliteDatabase(file);
+  } catch (error) {
+    throw sqliteOpenError(file, error);
+  }
+  try {
+    // The first statement reads the file: a file that is not a database fails here.
+    native.pragma('journal_mode = WAL');
+    // FULL: an approval or audit entry acknowledged to a user must survive a power loss.
+    native.pragma('synchronous = FULL');
+    native.pragma('foreign_keys = ON');
+    native.pragma('busy_timeout = 5000');
+  } catch (error) {
+    native.close();
+    throw sqliteOpenError(file, error);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
   return {
     db,
@@ -109,6 +188,13 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The pool connects lazily: connect now, so an unreachable server is reported as such, once.
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw databaseConnectError(url, error);
+  }
   if (options.schema !== undefined) {
     await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
   }

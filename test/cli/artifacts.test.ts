@@ -96,7 +96,7 @@ describeEachStore('patchdeck patches fetch / artifacts commands', (s) => {
     const help = await run('patches', '--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/list \[options\]\s+List cases/);
-    expect(help.out).toMatch(/fetch \[options\] <case>\s+download the patch files a case needs/);
-    expect((await run('artifacts', '--help')).out).toMatch(/verify \[options\]\s+re-hash every stored artifact file/);
+    expect(help.out).toMatch(/fetch \[options\] <case>\s+Download the patch files a case needs/);
+    expect((await run('artifacts', '--help')).out).toMatch(/verify \[options\]\s+Re-hash every stored artifact file/);
   });
 });

@@ -25,7 +25,7 @@ describeEachStore('patchdeck cases commands', (s) => {
     const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(3) });
     const own = await run('cases', 'approve', String(caseId), '--as', 'rita');
     expect(own.code).toBe(1);
-    expect(own.err).toMatch(/^patchdeck: vote not recorded: Rita Requester requested this change .* \[PD_VOTE_OWN_REQUEST\]\n$/);
+    expect(own.err).toMatch(/^patchdeck: \[PD_VOTE_OWN_REQUEST\] vote not recorded: Rita Requester requested this change .*\n$/);
     const stranger = await run('cases', 'approve', String(caseId), '--as', 'slack:U999');
     expect([stranger.code, stranger.err]).toEqual([1, expect.stringContaining('[PD_VOTE_UNKNOWN_PERSON]')]);
 
@@ -107,7 +107,7 @@ describeEachStore('patchdeck cases commands', (s) => {
       await s.store.db.updateTable('exposures').set({ status: 'resolved' }).where('host_id', '=', hostIds[0]!).execute();
       await s.store.transaction((trx) => refreshApprovalPlan(trx, ctx, caseId));
       const stale = await runRules('cases', 'approve', String(caseId), '--as', 'bob', '--plan', first!.slice(0, 12));
-      expect([stale.code, stale.err]).toEqual([1, expect.stringContaining('older plan for this case (hosts or fixed versions changed since it was posted); vote on the current request instead [PD_VOTE_STALE_PLAN]')]);
+      expect([stale.code, stale.err]).toEqual([1, expect.stringMatching(/^patchdeck: \[PD_VOTE_STALE_PLAN\] .*older plan for this case \(hosts or fixed versions changed since it was posted\); vote on the current request instead\n$/)]);
       expect((await runRules('cases', 'approve', String(caseId), '--as', 'bob', '--plan', 'xyz')).code).toBe(2);
       const after = await runRules('cases', 'show', String(caseId));
       expect(after.out).toMatch(/approval\s+alice\s+approve\s+cli\s+2026-11-23 10:00 CET\s+-\s+void: the plan changed/);

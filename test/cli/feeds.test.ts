@@ -118,7 +118,7 @@ describe('patchdeck feeds / advisories commands', () => {
   it('fails with exit 1 and a message naming the file for a truncated document', async () => {
     const result = await run('feeds', 'ingest', '--kind', 'kev', '--file', `${FIXTURES}bad/kev-truncated.json`);
     expect(result.code).toBe(1);
-    expect(result.err).toBe(`patchdeck: ${FIXTURES}bad/kev-truncated.json is not valid JSON: it ends early at position 6000 (truncated?) [PD_FEED_PARSE]\n`);
+    expect(result.err).toBe(`patchdeck: [PD_FEED_PARSE] ${FIXTURES}bad/kev-truncated.json is not valid JSON: it ends early at position 6000 (truncated?)\n`);
     const status = await run('feeds', 'status', '--json');
     expect(JSON.parse(status.out)).toEqual([
       expect.objectContaining({ name: 'kev', consecutiveFailures: 1, lastSuccessAt: null, lastError: expect.stringContaining('[PD_FEED_PARSE]') }),
@@ -205,7 +205,7 @@ describe('patchdeck feeds / advisories commands', () => {
     const refused = await run('feeds', 'ingest', '--kind', 'rss', '--url', `${server.url}/file/usn.rss`);
     expect(refused.code).toBe(1);
     expect(refused.err).toBe(
-      'patchdeck: refusing to fetch from 127.0.0.1: 127.0.0.1 is loopback. If this feed really is on an internal host, add it to config fetch.allowHosts [PD_FEED_BLOCKED_ADDRESS]\n',
+      'patchdeck: [PD_FEED_BLOCKED_ADDRESS] refusing to fetch from 127.0.0.1: 127.0.0.1 is loopback. If this feed really is on an internal host, add it to config fetch.allowHosts\n',
     );
     const hex = await run('feeds', 'ingest', '--kind', 'rss', '--url', 'http://0x7f.1/feed');
     expect(hex.err).toContain('it is written in an unusual IPv4 form in "http://0x7f.1/feed"; write the address as 127.0.0.1');

@@ -80,7 +80,7 @@ describeEachStore('patchdeck inventory / hosts commands', (s) => {
     const stdinNoFormat = await run(['inventory', 'import', '-']);
     expect(stdinNoFormat.code).toBe(2);
     const missing = await run(['inventory', 'import', 'nope.json']);
-    expect(missing).toMatchObject({ code: 1, err: expect.stringMatching(/nope\.json does not exist \[PD_INVENTORY_FILE\]/) });
+    expect(missing).toMatchObject({ code: 1, err: expect.stringMatching(/^patchdeck: \[PD_INVENTORY_FILE\] .*nope\.json does not exist\n$/) });
     const broken = await run(['inventory', 'import', '-', '--format', 'json'], '[{');
     expect(broken).toMatchObject({ code: 1, err: expect.stringContaining('stdin is not valid JSON') });
   });

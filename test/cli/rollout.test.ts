@@ -50,7 +50,7 @@ describeEachStore('patchdeck rollout commands', (s) => {
 
   it('refuses a missing rollout (exit 1) and a malformed id (exit 2)', async () => {
     const missing = await run('rollout', 'status', '77');
-    expect([missing.code, missing.err]).toEqual([1, 'patchdeck: there is no rollout 77; see `patchdeck rollout list` [PD_ROLLOUT_NOT_FOUND]\n']);
+    expect([missing.code, missing.err]).toEqual([1, 'patchdeck: [PD_ROLLOUT_NOT_FOUND] there is no rollout 77; see `patchdeck rollout list`\n']);
     expect((await run('rollout', 'status', '-3')).code).toBe(2);
     expect((await run('rollout', 'status', '1.5')).code).toBe(2);
     const help = await run('rollout', 'status', '--help');

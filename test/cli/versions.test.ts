@@ -44,7 +44,7 @@ describe('patchdeck versions compare', () => {
     const result = await run(['versions', 'compare', '--scheme', 'deb', '--', '-1', '1.0']);
     // read as a version (and refused by dpkg's rules), not as an unknown option
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('patchdeck: "-1" is not a valid deb version: the upstream version is empty [PD_VERSION_INVALID]\n');
+    expect(result.stderr).toBe('patchdeck: [PD_VERSION_INVALID] "-1" is not a valid deb version: the upstream version is empty\n');
     expect(await run(['versions', 'compare', '--scheme', 'deb', '--', '--help', '1.0'])).toMatchObject({ code: 1, stdout: '' });
   });
 

@@ -32,11 +32,11 @@ Exit codes: 0 shown, 1 no advisory names the CVE, 2 bad usage.
 
 export function registerAdvisoriesCommands(program: Command, deps: CliDeps): void {
   const { io } = deps;
-  const advisories = program.command('advisories').description('look at stored advisories, one by one or merged per CVE');
+  const advisories = program.command('advisories').description('Look at stored advisories, one by one or merged per CVE');
 
   advisories
     .command('list')
-    .description('list advisories, newest first: id, source, trust (hint = unverified RSS news), CVEs, published, title')
+    .description('List advisories, newest first: id, source, trust (hint = unverified RSS news), CVEs, published, title')
     .option('--source <source>', `only this source (${listFeedKinds().join(', ')})`)
     .option('--cve <cve>', 'only advisories that name this CVE (CVE-YYYY-NNNN)')
     .option('--limit <n>', 'at most this many (0 for all)', '100')
@@ -57,7 +57,7 @@ export function registerAdvisoriesCommands(program: Command, deps: CliDeps): voi
 
   advisories
     .command('show <cve>')
-    .description('show one CVE merged from every source that names it: status, sources by authority, fixed versions, remediations, CVSS, KEV, EPSS')
+    .description('Show one CVE merged from every source that names it: status, sources by authority, fixed versions, remediations, CVSS, KEV, EPSS')
     .option('--json', 'print the merged view as JSON')
     .addHelpText('after', SHOW_HELP)
     .action(async (cveText: string, options: { json?: boolean }) => {

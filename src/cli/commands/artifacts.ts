@@ -30,7 +30,7 @@ export function registerArtifactsCommands(program: Command, deps: CliDeps): void
   patches
     .command('fetch <case>')
     .description(
-      'download the patch files a case needs (CSAF remediation files and config artifacts.sources templates) into the offline artifact store; ' +
+      'Download the patch files a case needs (CSAF remediation files and config artifacts.sources templates) into the offline artifact store; ' +
         'files already stored are not downloaded again; exit 1 if any download or checksum failed',
     )
     .option('--json', 'print each artifact outcome as JSON')
@@ -56,11 +56,11 @@ export function registerArtifactsCommands(program: Command, deps: CliDeps): void
       if (result.failed > 0) deps.setExitCode(EXIT_FAILURE);
     });
 
-  const artifacts = program.command('artifacts').description('the offline patch artifact store (content-addressed files under config artifacts.dir)');
+  const artifacts = program.command('artifacts').description('The offline patch artifact store (content-addressed files under config artifacts.dir)');
 
   artifacts
     .command('list')
-    .description('list stored artifacts: size, sha256, fetch time, the cases that need them and the URL')
+    .description('List stored artifacts: size, sha256, fetch time, the cases that need them and the URL')
     .option('--case <case>', 'only the artifacts linked to this case')
     .option('--json', 'print as JSON, with each file path')
     .action(async (options: { case?: string; json?: boolean }) => {
@@ -92,7 +92,7 @@ export function registerArtifactsCommands(program: Command, deps: CliDeps): void
 
   artifacts
     .command('verify')
-    .description('re-hash every stored artifact file and report missing or corrupt ones (exit 1 if any)')
+    .description('Re-hash every stored artifact file and report missing or corrupt ones (exit 1 if any)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const result = await withContext(deps, (ctx) => verifyArtifacts(withArtifactDir(ctx, io)));

@@ -36,11 +36,11 @@ async function quarantineEvent(db: Executor, record: QuarantineRecord): Promise<
 
 export function registerFeedsCommands(program: Command, deps: CliDeps): void {
   const { io } = deps;
-  const feeds = program.command('feeds').description('read advisory feeds (CISA KEV, OSV, RSS/Atom news, vendor CSAF) and FIRST EPSS scores into the database');
+  const feeds = program.command('feeds').description('Read advisory feeds (CISA KEV, OSV, RSS/Atom news, vendor CSAF and MSRC, distribution notices) and FIRST EPSS scores into the database');
 
   feeds
     .command('ingest')
-    .description('read one feed document, a directory of them, or a URL, and store its advisories (unchanged records are skipped)')
+    .description('Read one feed document, a directory of them, or a URL, and store its advisories (unchanged records are skipped)')
     .addOption(new Option('--kind <kind>', 'feed format').choices(listFeedKinds()).makeOptionMandatory())
     .option('--file <path>', 'a feed file, or a directory whose files of that kind are read (OSV: one record per file, a JSON array, or a zip export)')
     .option('--url <url>', 'fetch the feed over HTTP(S), within the config fetch limits (size, time, redirects)')
@@ -66,7 +66,7 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
   feeds
     .command('poll')
     .description(
-      'fetch and ingest every feed in config feeds, or one; a failing feed does not stop the others (exit 1 if any failed); a feed whose server asked to wait is skipped until then',
+      'Fetch and ingest every feed in config feeds, or one; a failing feed does not stop the others (exit 1 if any failed); a feed whose server asked to wait is skipped until then',
     )
     .option('--feed <name>', 'poll only this feed (its config name)')
     .option('--force', 'also poll feeds that are backing off after their server was busy or down')
@@ -95,7 +95,7 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
   feeds
     .command('status')
     .description(
-      'show each configured feed (and any ingested by hand): kind, source, last run, last success, consecutive failures, items, next run (in config timezone), last error',
+      'Show each configured feed (and any ingested by hand): kind, source, last run, last success, consecutive failures, items, next run (in config timezone), last error',
     )
     .option('--json', 'print the feeds as JSON (times in UTC)')
     .action(async (options: { json?: boolean }) => {
@@ -119,10 +119,10 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
 
   const quarantine = feeds
     .command('quarantine')
-    .description('documents refused by their hash or OpenPGP signature check: never ingested, kept for you to look at (each is also a security audit event)');
+    .description('Documents refused by their hash or OpenPGP signature check: never ingested, kept for you to look at (each is also a security audit event)');
   quarantine
     .command('list')
-    .description('list quarantined documents, newest first: id, feed, reason, received (config timezone), location')
+    .description('List quarantined documents, newest first: id, feed, reason, received (config timezone), location')
     .option('--feed <name>', 'only this feed')
     .option('--json', 'print the records as JSON (times in UTC)')
     .action(async (options: { feed?: string; json?: boolean }) => {
@@ -140,7 +140,7 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
     });
   quarantine
     .command('show')
-    .description('show one quarantined document: what failed, the sha256 of the bytes received, and its audit event')
+    .description('Show one quarantined document: what failed, the sha256 of the bytes received, and its audit event')
     .argument('<id>', 'the record id from feeds quarantine list')
     .option('--json', 'print the record and its audit event as JSON')
     .action(async (idText: string, options: { json?: boolean }) => {

@@ -6,7 +6,7 @@ import { writeJson, type CliDeps } from '../io.js';
 export function registerMigrateCommands(program: Command, deps: CliDeps): void {
   program
     .command('migrate')
-    .description('create or upgrade the database schema (also done by every command that opens the database)')
+    .description('Create or upgrade the database schema (also done by every command that opens the database)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const { config } = loadConfig({ file: program.opts<{ config?: string }>().config, env: deps.io.env, cwd: deps.io.cwd });

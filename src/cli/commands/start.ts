@@ -4,6 +4,8 @@ import { createRuntime } from '../../app/runtime.js';
 import { startServer } from '../../app/server.js';
 import { systemClock } from '../../app/system-clock.js';
 import { loadConfig } from '../../config/load.js';
+import { SLACK_EVENTS_PATH } from '../../chat/slack/face.js';
+import { TEAMS_MESSAGES_PATH } from '../../chat/teams/face.js';
 import { seedDemo } from '../../demo/seed.js';
 import { describeDatabaseUrl } from '../../store/db.js';
 import { UsageError, type CliDeps } from '../io.js';
@@ -19,11 +21,12 @@ interface StartOptions {
 export function registerStartCommands(program: Command, deps: CliDeps): void {
   program
     .command('start')
-    .description('run the server: web console and status pages, Slack endpoint, job worker and feed scheduler')
+    .description('Run the server: web console, Slack and Microsoft Teams endpoints (when configured), job worker, and the scheduler ' +
+        '(feed polls, SLA and approval sweeps, deferrals ending, exemption expiry, channel digests, the daily full assessment)')
     .option('-p, --port <port>', 'HTTP port (default: config port, PORT, or 3000)')
     .option('--host <address>', 'address to listen on', '0.0.0.0')
-    .option('--no-worker', 'do not run jobs in this instance (another instance does)')
-    .option('--no-scheduler', 'do not take part in scheduling feed polls')
+    .option('--no-worker', 'do not run jobs in this instance (another instance does): chat posts, rollouts, assessments')
+    .option('--no-scheduler', 'do not run the scheduler here (feed polls, sweeps, expiry, digests, daily assessment); among instances that do, one at a time holds it')
     .option('--no-seed', 'demo mode only: do not fill an empty database with the demo data')
     .action(async (options: StartOptions) => {
       const { io } = deps;
@@ -46,9 +49,10 @@ export function registerStartCommands(program: Command, deps: CliDeps): void {
           [
             '',
             `Patchdeck is running at ${server.url}`,
-            runtime.slack
-              ? `  Slack: interactivity endpoint ${config.publicUrl}/slack/events`
-              : '  No Slack credentials set: approve in the web console.',
+            runtime.slack ? `  Slack: interactivity endpoint ${config.publicUrl}${SLACK_EVENTS_PATH}` : '',
+            runtime.teams ? `  Microsoft Teams: messaging endpoint ${config.publicUrl}${TEAMS_MESSAGES_PATH}` : '',
+            runtime.slack || runtime.teams ? '  The web console works too.' : '  No Slack or Teams credentials set: approve in the web console.',
+            options.scheduler ? '' : '  Scheduler off (--no-scheduler): feed polls, sweeps and digests run elsewhere.',
             config.demo.enabled
               ? `  Demo: open ${server.url}/login, sign in as alice to approve a case, then as bob to sign off its pilot.`
               : '',

@@ -12,7 +12,7 @@ export function registerTeamsCommands(program: Command, deps: CliDeps): void {
   const teams = program.command('teams').description('Microsoft Teams: build the app package to upload');
   teams
     .command('package')
-    .description('write the Teams app package (manifest and icons) as a zip; needs teams.appId (or TEAMS_APP_ID) and an https publicUrl')
+    .description('Write the Teams app package (manifest and icons) as a zip; needs teams.appId (or TEAMS_APP_ID) and an https publicUrl')
     .option('-o, --out <file>', 'where to write the zip', 'dist/patchdeck-teams.zip')
     .action((options: { out: string }) => {
       const { io } = deps;
