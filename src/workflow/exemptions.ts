@@ -19,6 +19,7 @@ import { recordChange, type ChangeRecord, type WorkflowContext } from './context
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
 import type { Notifier } from './notifications.js';
 import { resolveOwner, type DirectNotifier } from './reboots.js';
+import { quietUntil, requeueAfterQuietHours } from './quiet-hours-delay.js';
 
 /** An exposure whose status an exemption changed. */
 export interface HoldChange {
@@ -275,6 +276,12 @@ export function createExemptionJobHandlers(deps: ExemptionJobDeps): JobHandlers 
         payload.caseId === null ? undefined : await ctx.store.db.selectFrom('cases').select(['id', 'advisory_id', 'title', 'severity', 'channel']).where('id', '=', payload.caseId).executeTakeFirst();
       const kase = caseRow === undefined ? null : { id: Number(caseRow.id), advisoryId: caseRow.advisory_id, title: caseRow.title, severity: caseRow.severity as Severity };
       const target = caseRow?.channel ?? ctx.config.routing.defaultChannel;
+      const until = quietUntil(ctx, target, kase?.severity ?? null);
+      if (until !== null) {
+        const key = `exemption:${exemption.id}:ended:case:${payload.caseId ?? 'none'}`;
+        await requeueAfterQuietHours(ctx, { kind: job.kind, payload: job.payload, key }, { until, channels: [target], subjectType: 'exemption', subjectId: exemption.id, purpose: 'exemption_expired' });
+        return;
+      }
       const message = buildExemptionExpiredMessage(noticeView(ctx, exemption, payload, kase, 'channel'), { publicUrl: publicUrl(ctx), timezone: ctx.config.timezone, now: ctx.clock.now() });
       await eachPlatform(pending, async (notifier) => {
         const sent = await notifier.post(target, message);

@@ -9,6 +9,7 @@ import { fromJson, toJson } from '../store/json.js';
 import { recordChange, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
 import { alertTs, type Notifier } from './notifications.js';
+import { quietUntil, requeueAfterQuietHours } from './quiet-hours-delay.js';
 
 const UNFINISHED: readonly TargetState[] = ['queued', 'dispatched', 'reboot_pending'];
 
@@ -138,7 +139,7 @@ export function createReviewJobHandlers(deps: { notifiers: readonly Notifier[] }
       const parsed = ReviewPostPayload.safeParse(job.payload);
       if (!parsed.success) throw new PatchdeckError('PD_JOB_PAYLOAD', `${job.kind} job payload needs a caseId and a rolloutId`);
       const { caseId, rolloutId } = parsed.data;
-      const caseRow = await ctx.store.db.selectFrom('cases').select(['channel']).where('id', '=', caseId).executeTakeFirst();
+      const caseRow = await ctx.store.db.selectFrom('cases').select(['channel', 'severity']).where('id', '=', caseId).executeTakeFirst();
       if (!caseRow) {
         ctx.logger.warn({ caseId }, 'review.post: the case no longer exists; nothing to post');
         return;
@@ -153,7 +154,17 @@ export function createReviewJobHandlers(deps: { notifiers: readonly Notifier[] }
         .where('case_id', '=', caseId)
         .where('purpose', 'in', places.map((p) => p.purpose))
         .execute();
-      const pending = places.flatMap((place) => deps.notifiers.filter((n) => !stored.some((r) => r.purpose === place.purpose && r.platform === n.platform)).map((notifier) => ({ place, notifier })));
+      const unsent = places.flatMap((place) => deps.notifiers.filter((n) => !stored.some((r) => r.purpose === place.purpose && r.platform === n.platform)).map((notifier) => ({ place, notifier })));
+      if (unsent.length === 0) return;
+      // A channel in its quiet hours gets its copy when they end; the others get theirs now.
+      const quiet = new Map(places.map((place) => [place.channel, quietUntil(ctx, place.channel, caseRow.severity as Severity)]));
+      const pending = unsent.filter(({ place }) => quiet.get(place.channel) === null);
+      const held = unsent.filter(({ place }) => quiet.get(place.channel) !== null);
+      if (held.length > 0) {
+        const until = new Date(Math.min(...held.map(({ place }) => quiet.get(place.channel)!.getTime())));
+        const channels = [...new Set(held.map(({ place }) => place.channel))];
+        await requeueAfterQuietHours(ctx, { kind: job.kind, payload: job.payload, key: `rollout:${rolloutId}:review_summary` }, { until, channels, subjectType: 'case', subjectId: caseId, purpose: 'review_summary' });
+      }
       if (pending.length === 0) return;
       const message = buildReviewSummaryMessage(await buildReview(ctx, caseId), {
         publicUrl: ctx.config.publicUrl.replace(/\/+$/, ''),

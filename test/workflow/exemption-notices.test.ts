@@ -140,6 +140,35 @@ describeEachStore('an ended exemption tells the case channel and its approver, o
     expect((await stored()).map((r) => r.purpose)).toEqual(['exemption_expired:1', 'exemption_expired:1']);
   });
 
+  it('waits for the end of the channel\'s quiet hours unless the case is Critical', async () => {
+    ctx.config = parseConfig({
+      timezone: 'UTC',
+      people: PEOPLE,
+      routing: { defaultChannel: '#patching', channels: { '#patching': { quietHours: { start: '09:00', end: '11:30', timezone: 'UTC' } } } },
+    });
+    const { caseId } = await insertFixtureCase(s.store.db, { hosts: fleet(2) });
+    await s.store.db.updateTable('cases').set({ severity: 'medium' }).where('id', '=', caseId).execute();
+    await createExemption(ctx, { kind: 'exemption', host: 'host-001', advisoryId: 'USN-7001-1', control: 'firewall rule', approvedBy: 'alice', forMs: DAY, reason: 'r', actor: 'cli:bob' });
+    clock.advance(2 * DAY);
+    await handlers[JOB_KINDS.exemptionsExpire]!(ctx, { id: 1, kind: JOB_KINDS.exemptionsExpire, payload: {}, attempts: 1, maxAttempts: 3, fence: 1 });
+    // 10:00 UTC: the approver's DM goes now (quiet hours are a channel's), the channel post waits until 11:30.
+    expect(await runJobs()).toEqual([JOB_KINDS.exemptionNotify, JOB_KINDS.exemptionNotifyApprover]);
+    expect(fake.callsTo('chat.postMessage').map((p) => p.body.channel)).toEqual(['D0U0ALICE']);
+    const queued = await s.store.db.selectFrom('jobs').select(['kind', 'run_at', 'unique_key']).where('state', '=', 'queued').execute();
+    expect(queued).toEqual([{ kind: JOB_KINDS.exemptionNotify, run_at: '2026-11-25T11:30:00.000Z', unique_key: `exemption:1:ended:case:${caseId}:after-quiet:2026-11-25T11:30:00.000Z` }]);
+    clock.advance(90 * 60_000);
+    expect(await runJobs()).toEqual([JOB_KINDS.exemptionNotify]);
+    expect(fake.callsTo('chat.postMessage').map((p) => p.body.channel)).toEqual(['D0U0ALICE', '#patching']);
+
+    // A Critical case is told at once, quiet hours or not.
+    await s.store.db.updateTable('cases').set({ severity: 'critical' }).where('id', '=', caseId).execute();
+    await s.store.db.deleteFrom('chat_messages').where('purpose', '=', 'exemption_expired:1').execute();
+    clock.set('2026-11-25T10:00:00.000Z');
+    const [notice] = await s.store.db.selectFrom('jobs').select('payload').where('kind', '=', JOB_KINDS.exemptionNotify).orderBy('id').execute();
+    await handlers[JOB_KINDS.exemptionNotify]!(ctx, { id: 50, kind: JOB_KINDS.exemptionNotify, payload: fromJson(notice!.payload, {}), attempts: 1, maxAttempts: 5, fence: 1 });
+    expect(fake.callsTo('chat.postMessage').map((p) => p.body.channel)).toEqual(['D0U0ALICE', '#patching', '#patching']);
+  });
+
   it('retries only the platform copy that failed', async () => {
     await insertFixtureCase(s.store.db, { hosts: fleet(2) });
     await createExemption(ctx, { kind: 'exemption', host: 'host-001', advisoryId: 'USN-7001-1', control: 'firewall rule', approvedBy: 'alice', forMs: DAY, reason: 'r', actor: 'cli:bob' });

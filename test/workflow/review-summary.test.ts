@@ -133,6 +133,35 @@ describeEachStore('the review summary is posted when a rollout completes', (s) =
     expect(reviewPosts()).toHaveLength(1);
   });
 
+  it('holds the managers\' copy during that channel\'s quiet hours and sends it when they end; a Critical case goes through', async () => {
+    const env = setup({ reviewChannel: '#it-managers', channels: { '#it-managers': { quietHours: { start: '10:00', end: '13:00', timezone: 'UTC' } } } });
+    const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(4, { pilot: [0] }) });
+    await s.store.db.updateTable('cases').set({ severity: 'high' }).where('id', '=', caseId).execute();
+    await castVote(env.ctx, { caseId, stage: 'approval', personId: 'alice', decision: 'approve', via: 'slack' });
+    await env.drain();
+    env.clock.advance(2 * 60 * 60_000);
+    await castVote(env.ctx, { caseId, stage: 'pilot_signoff', personId: 'bob', decision: 'approve', via: 'web' });
+    await env.drain();
+    // 11:00 UTC: the case channel gets it now, the managers' channel is in quiet hours until 13:00.
+    expect(reviewPosts().map((p) => p.body.channel)).toEqual(['#patching']);
+    const rolloutId = Number((await s.store.db.selectFrom('rollouts').select('id').where('case_id', '=', caseId).executeTakeFirstOrThrow()).id);
+    const again = await s.store.db.selectFrom('jobs').select(['run_at', 'unique_key', 'state']).where('kind', '=', JOB_KINDS.reviewPost).where('state', '=', 'queued').execute();
+    expect(again).toEqual([{ run_at: '2026-11-23T13:00:00.000Z', unique_key: `rollout:${rolloutId}:review_summary:after-quiet:2026-11-23T13:00:00.000Z`, state: 'queued' }]);
+    const delayed = (await listAudit(s.store.db, { subjectType: 'case', subjectId: caseId })).filter((e) => e.action === 'chat.delayed');
+    expect(delayed.map((e) => e.after)).toEqual([{ purpose: 'review_summary', channels: ['#it-managers'], until: '2026-11-23T13:00:00.000Z', reason: 'quiet_hours' }]);
+
+    env.clock.advance(2 * 60 * 60_000);
+    expect(await env.drain()).toEqual([JOB_KINDS.reviewPost]);
+    expect(reviewPosts().map((p) => p.body.channel)).toEqual(['#patching', '#it-managers']);
+
+    // A Critical case's summary is not held.
+    await s.store.db.updateTable('cases').set({ severity: 'critical' }).where('id', '=', caseId).execute();
+    await s.store.db.deleteFrom('chat_messages').where('purpose', '=', `review_summary:${rolloutId}:managers`).execute();
+    env.clock.set('2026-11-23T11:30:00.000Z');
+    await env.handlers[JOB_KINDS.reviewPost]!(env.ctx, { id: 77, kind: JOB_KINDS.reviewPost, payload: { caseId, rolloutId }, attempts: 1, maxAttempts: 5, fence: 1 });
+    expect(reviewPosts().map((p) => p.body.channel)).toEqual(['#patching', '#it-managers', '#it-managers']);
+  });
+
   it('refuses a malformed payload', async () => {
     const env = setup({});
     await expect(env.handlers[JOB_KINDS.reviewPost]!(env.ctx, { id: 5, kind: JOB_KINDS.reviewPost, payload: { caseId: 1 }, attempts: 1, maxAttempts: 5, fence: 1 })).rejects.toThrow(
