@@ -75,7 +75,7 @@ export function buildExemptionExpiredMessage(view: ExemptionNoticeView, opts: { 
     view.audience === 'approver'
       ? `You approved it. If the control still holds, record a new ${e.kind} with \`patchdeck exemptions add\`; otherwise the hosts need the patch.`
       : view.case === null
-        ? `No case covers these exposures yet; the next assessment opens one if they reach the alert threshold. Or record a new ${e.kind} with \`patchdeck exemptions add\` if the control still holds.`
+        ? `These exposures had no case when the ${e.kind} ended; assessment opens one for them once they reach the alert threshold. Or record a new ${e.kind} with \`patchdeck exemptions add\` if the control still holds.`
         : `These hosts are exposed again and count against the case's SLA: patch them through the case, or record a new ${e.kind} with \`patchdeck exemptions add\` if the control still holds.`;
   return {
     kind: 'exemption_expired',

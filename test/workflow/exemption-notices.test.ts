@@ -133,7 +133,7 @@ describeEachStore('an ended exemption tells the case channel and its approver, o
     expect(posts.map((p) => p.body.channel).sort()).toEqual(['#dba', '#patching']);
     const caseless = posts.find((p) => p.body.channel === '#patching')!;
     expect(String(caseless.body.text)).toBe('Mitigation #1 ended: group legacy, package libssl3. The mitigation (service disabled) was ended early; 1 exposure re-opened.');
-    expect(JSON.stringify(caseless.body.blocks)).toContain('No case covers these exposures yet');
+    expect(JSON.stringify(caseless.body.blocks)).toContain('These exposures had no case when the mitigation ended');
     expect(JSON.stringify(posts.find((p) => p.body.channel === '#dba')!.body.blocks)).toContain('by cli:alice');
     // Bob has no Slack id: no DM, nothing stored for him, and the job is done (not failed).
     expect(fake.callsTo('conversations.open')).toEqual([]);
