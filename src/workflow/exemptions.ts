@@ -84,8 +84,7 @@ export async function expireDueExemptions(trx: Executor, ctx: WorkflowContext, a
   const changes = await refreshExposureHolds(trx, now);
   const change: Required<ChangeRecord> = { audit: [], jobs: [] };
   for (const e of due) {
-    const ended = (await getExemption(trx, e.id))!;
-    change.jobs.push(...(await endNoticeJobs(trx, ctx, ended, changes.filter((c) => c.exemptionId === e.id && c.to === 'open'), null)));
+    change.jobs.push(...(await endNoticeJobs(trx, ctx, { ...e, expiredAt: now.toISOString() }, changes.filter((c) => c.exemptionId === e.id && c.to === 'open'), null)));
     change.audit.push({
       actor,
       action: 'exemption.expired',
