@@ -80,6 +80,23 @@ describeEachStore('patchdeck exemptions / override / baselines commands', (s) =>
     expect(await s.store.db.selectFrom('jobs').select('id').where('kind', 'like', 'exemption.notify%').execute()).toHaveLength(2);
   });
 
+  it('--expires DAY ends at the end of that day in the team time zone (Europe/Berlin), shown back there', async () => {
+    expect((await run('inventory', 'import', 'hosts.json')).code).toBe(0);
+    const add = (expires: string) => run('exemptions', 'add', '--host', 'legacy-01', '--advisory', 'USN-4705-1', '--control', 'isolated VLAN', '--approved-by', 'alice', '--expires', expires);
+    const day = await add('2026-12-31');
+    expect(day.code, day.err).toBe(0);
+    expect(day.out).toBe('Recorded exemption #1 (host legacy-01, advisory USN-4705-1) until 2026-12-31 23:59 CET; 0 exposures now exempt.\n');
+    const wallClock = await add('2026-12-01T18:00');
+    expect(wallClock.out).toContain('until 2026-12-01 18:00 CET;');
+    const withZone = await add('2026-12-01T18:00:00Z');
+    expect(withZone.out).toContain('until 2026-12-01 19:00 CET;');
+    const listed = JSON.parse((await run('exemptions', 'list', '--json')).out) as { expires_at: string }[];
+    expect(listed.map((e) => e.expires_at)).toEqual(['2026-12-31T22:59:59.999Z', '2026-12-01T17:00:00.000Z', '2026-12-01T18:00:00.000Z']);
+    const bad = await add('2026-02-30');
+    expect([bad.code, bad.err]).toEqual([2, expect.stringContaining('[PD_USAGE] --expires "2026-02-30" is not a day of the calendar')]);
+    expect((await add('next week')).err).toContain('[PD_EXEMPTION_INVALID] --expires "next week" is not a date');
+  });
+
   it('refuses bad usage with exit 2 and bad input with exit 1', async () => {
     expect((await run('inventory', 'import', 'hosts.json')).code).toBe(0);
     expect((await run('exemptions', 'add', '--host', 'legacy-01', '--advisory', 'USN-4705-1', '--approved-by', 'alice', '--for', '30d')).code).toBe(2);

@@ -6,6 +6,7 @@ import { getCaseView } from '../../store/queries/cases.js';
 import { castVote, deferCase, describeApproval } from '../../workflow/approvals.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
+import { startOfDayInZone } from '../time.js';
 import { parseRecordId } from './rollout.js';
 
 const OUTCOME_TEXT = {
@@ -40,13 +41,6 @@ async function expandPlanHash(ctx: WorkflowContext, caseId: number, given: strin
   return row?.plan_hash?.startsWith(given) ? row.plan_hash : given;
 }
 
-/** The offset of `timeZone` from UTC at `at`, in ms (positive east of Greenwich). */
-function zoneOffsetMs(at: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(at));
-  const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at;
-}
-
 /**
  * `--until`: a duration from now (`3d`, `12h`), a day (`2026-12-01`, the start of that day in the
  * configured time zone) or an ISO 8601 time with zone (`2026-12-01T09:00:00Z`).
@@ -54,13 +48,9 @@ function zoneOffsetMs(at: number, timeZone: string): number {
 function parseUntil(text: string, now: Date, timeZone: string): string {
   const duration = /^(\d+)(m|h|d)$/.exec(text);
   if (duration) return new Date(now.getTime() + Number(duration[1]) * (duration[2] === 'm' ? 60_000 : duration[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
-  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (day) {
-    const midnightUtc = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
-    if (!Number.isNaN(midnightUtc) && new Date(midnightUtc).toISOString().slice(0, 10) === text) {
-      return new Date(midnightUtc - zoneOffsetMs(midnightUtc, timeZone)).toISOString();
-    }
-  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text))) {
+  const dayStart = startOfDayInZone(text, timeZone);
+  if (dayStart !== null) return dayStart;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text))) {
     return new Date(Date.parse(text)).toISOString();
   }
   throw new UsageError(`--until "${text}" is not a time: use a day (2026-12-01), an ISO time with zone (2026-12-01T09:00:00Z) or a duration (3d, 12h)`);

@@ -7,6 +7,7 @@ import { listExemptions } from '../../store/queries/exemptions.js';
 import { checkBaselines } from '../../workflow/compliance.js';
 import { createExemption, endExemption, overrideCaseSeverity } from '../../workflow/exemptions.js';
 import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
+import { endOfDayInZone, localTimeInZone } from '../time.js';
 import { cliActor } from './assess.js';
 import { parseRecordId } from './rollout.js';
 
@@ -28,6 +29,16 @@ function exemptionToJson(e: Exemption, now: Date) {
     expired_at: e.expiredAt,
     revoked_at: e.revokedAt,
   };
+}
+
+/** A day or zone-less time given to --expires is read in the team's zone, like `cases defer --until`; anything else is checked by the workflow. */
+function expiryInZone(text: string, timeZone: string): string {
+  const trimmed = text.trim();
+  const resolved = endOfDayInZone(trimmed, timeZone) ?? localTimeInZone(trimmed, timeZone);
+  if (resolved === null && /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(trimmed)) {
+    throw new UsageError(`--expires "${trimmed}" is not a day of the calendar (or a time of one); use YYYY-MM-DD, e.g. 2026-12-31`);
+  }
+  return resolved ?? trimmed;
 }
 
 interface AddOptions {
@@ -58,7 +69,7 @@ export function registerExemptionsCommands(program: Command, deps: CliDeps): voi
     .option('--package <name>', 'every advisory on this package name (or --advisory); also excuses the package in baselines')
     .requiredOption('--control <text>', 'the compensating control or workaround, e.g. "isolated VLAN" or "firewall rule"')
     .requiredOption('--approved-by <person>', 'who approved it (a people id from the config when people are configured)')
-    .option('--expires <date>', 'when it ends: YYYY-MM-DD (end of that day, UTC) or an ISO date-time')
+    .option('--expires <date>', 'when it ends: YYYY-MM-DD (the end of that day in the configured time zone), a time there (2026-12-01T18:00) or an ISO time with zone')
     .option('--for <duration>', 'or how long it lasts from now, e.g. 30d (at most policy.maxExemption)')
     .option('--mitigation', 'a workaround was applied instead of the patch: exposures become "mitigated" rather than "exempt"')
     .option('--reason <text>', 'why the patch cannot be applied now', '')
@@ -72,7 +83,7 @@ export function registerExemptionsCommands(program: Command, deps: CliDeps): voi
           ...(options.group === undefined ? {} : { group: options.group }),
           ...(options.advisory === undefined ? {} : { advisoryId: options.advisory }),
           ...(options.package === undefined ? {} : { package: options.package }),
-          ...(options.expires === undefined ? {} : { expires: options.expires }),
+          ...(options.expires === undefined ? {} : { expires: expiryInZone(options.expires, ctx.config.timezone) }),
           ...(options.for === undefined ? {} : { forMs: parseDurationMs(options.for) }),
           control: options.control,
           approvedBy: options.approvedBy,
