@@ -152,6 +152,27 @@ describeEachStore('assess jobs', (s) => {
     expect((await jobs()).filter((j) => j.kind === JOB_KINDS.assess)).toHaveLength(2);
   });
 
+  it('loses no id when producers merge at the same time', async () => {
+    await s.store.transaction((trx) => requestAssess(trx, ctx, { advisoryIds: ['A-0'] }));
+    // Concurrent transactions: on PostgreSQL each waits for the pending job's row lock and merges into what the last one wrote.
+    const ids = Array.from({ length: 8 }, (_, i) => `A-${i + 1}`);
+    await Promise.all(ids.map((id) => s.store.transaction((trx) => requestAssess(trx, ctx, { advisoryIds: [id] }))));
+    expect(await queuedAssess()).toEqual([{ advisoryIds: ['A-0', ...ids].sort() }]);
+  });
+
+  it('runs a full assessment for { full: true }', async () => {
+    await importFixtureHosts();
+    addOsv('USN-6986-1.json');
+    addOsv('USN-7270-1.json');
+    await ingestOsv();
+    await s.store.db.deleteFrom('jobs').execute();
+    await s.store.transaction((trx) => requestAssess(trx, ctx, { full: true }));
+    expect(await drainJobs(ctx, handlers)).toBe(1);
+    expect((await listCases(s.store.db)).map((c) => c.advisoryId).sort()).toEqual(['USN-6986-1', 'USN-7270-1']);
+    const assessed = (await listAudit(s.store.db)).filter((e) => e.action === 'exposures.assessed');
+    expect(assessed.map((e) => [e.actor, e.subjectId])).toEqual([['patchdeck', 'all']]);
+  });
+
   it('turns a scope grown past the limit into a full assessment', async () => {
     const ids = Array.from({ length: ASSESS_SCOPE_LIMIT }, (_, i) => `ADV-${String(i).padStart(5, '0')}`);
     await s.store.transaction((trx) => requestAssess(trx, ctx, { advisoryIds: ids }));
