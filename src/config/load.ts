@@ -54,6 +54,21 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   return { config: parseConfig(applyEnv(raw, env)), source };
 }
 
+/**
+ * Inventories write a host's owner as a person id or an email; a routing rule's `owners` entry naming a
+ * configured person gets the other spelling too, so either matches.
+ */
+function addOwnerAliases(config: Config): void {
+  const aliases = (owner: string): string[] => {
+    const wanted = owner.trim().toLowerCase();
+    const person = config.people.find((p) => p.id === wanted || p.email?.toLowerCase() === wanted);
+    return person === undefined ? [] : [person.id, ...(person.email === undefined ? [] : [person.email])];
+  };
+  for (const rule of config.routing.rules) {
+    if (rule.owners !== undefined) rule.owners = [...new Set([...rule.owners, ...rule.owners.flatMap(aliases)])];
+  }
+}
+
 /** Where a person was defined, for error messages that name both copies of a duplicate id. */
 interface PersonOrigin {
   id: string;
@@ -149,6 +164,7 @@ export function parseConfig(raw: unknown): Config {
   }
   const config = result.data;
   checkUniquePeople(config.people.map((p, i) => ({ id: p.id, where: `config setting "people.${i}"` })));
+  addOwnerAliases(config);
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone: config.timezone });
   } catch {

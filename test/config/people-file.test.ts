@@ -93,4 +93,15 @@ describe('routing settings', () => {
     expect(() => parseConfig({ routing: { rules: [{ channel: '#desk', owners: [] }] } })).toThrow(/routing\.rules\.0\.owners/);
     expect(() => parseConfig({ routing: { reviewChannel: '' } })).toThrow(/routing\.reviewChannel/);
   });
+
+  it('lets an owner naming a configured person match the person\'s id and email alike', () => {
+    const config = parseConfig({
+      people: [{ id: 'carol', name: 'Carol', email: 'Carol@Example.com' }],
+      routing: { rules: [{ channel: '#a', owners: ['carol'] }, { channel: '#b', owners: ['carol@example.com', 'web-team'] }] },
+    });
+    expect(config.routing.rules.map((r) => r.owners)).toEqual([
+      ['carol', 'Carol@Example.com'],
+      ['carol@example.com', 'web-team', 'carol', 'Carol@Example.com'],
+    ]);
+  });
 });
