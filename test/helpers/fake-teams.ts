@@ -16,6 +16,12 @@ export interface FakeTeamsCall {
   authorization: string | null;
 }
 
+/** The conversation id a Bot Connector call names in its path (decoded: a reply chain keeps its `;messageid=`). */
+export function conversationOfCall(call: FakeTeamsCall): string | null {
+  const match = /^\/teams\/v3\/conversations\/([^/]+)\/activities/.exec(call.path);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
 export interface TokenOptions {
   audience?: string;
   issuer?: string;

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import { TeamsActivitySchema, type TeamsConnector, type TeamsConversationReference, type TeamsInvokeAnswer, type TeamsOutgoingMessage, type TeamsRequestHooks } from './connector.js';
+import { TeamsActivitySchema, threadedConversationId, type TeamsConnector, type TeamsConversationReference, type TeamsInvokeAnswer, type TeamsOutgoingMessage, type TeamsRequestHooks, type TeamsSendOptions } from './connector.js';
 
 /** Bot Framework's public cloud: who issues the tokens Teams sends, where its keys are, who issues ours. */
 export const BOT_FRAMEWORK = {
@@ -213,12 +213,17 @@ export function createBotbuilderConnector(options: BotbuilderConnectorOptions): 
     });
   }
 
-  function messageActivity(reference: TeamsConversationReference, message: TeamsOutgoingMessage): Partial<Activity> {
+  /** The conversation id a message goes to: the stored conversation, or a post's reply chain in it. */
+  function conversationIdFor(reference: TeamsConversationReference, options: TeamsSendOptions | undefined): string {
+    return options?.replyToId === undefined ? reference.conversation.id : threadedConversationId(reference.conversation.id, options.replyToId);
+  }
+
+  function messageActivity(reference: TeamsConversationReference, message: TeamsOutgoingMessage, conversationId: string): Partial<Activity> {
     return {
       type: 'message',
       channelId: reference.channelId,
       serviceUrl: reference.serviceUrl,
-      conversation: reference.conversation as unknown as Activity['conversation'],
+      conversation: { ...reference.conversation, id: conversationId } as unknown as Activity['conversation'],
       from: reference.bot as unknown as Activity['from'],
       summary: message.summary,
       attachments: message.attachments,
@@ -287,18 +292,20 @@ export function createBotbuilderConnector(options: BotbuilderConnectorOptions): 
       else res.status(final.status).json(final.body);
     },
 
-    async send(reference, message) {
+    async send(reference, message, options) {
+      const conversationId = conversationIdFor(reference, options);
       let id: string | undefined;
       await withConversationClient(reference, async (client) => {
-        id = (await client.conversations.sendToConversation(reference.conversation.id, messageActivity(reference, message))).id;
+        id = (await client.conversations.sendToConversation(conversationId, messageActivity(reference, message, conversationId))).id;
       });
-      if (!id) throw new Error(`Teams answered a post to conversation ${reference.conversation.id} without an activity id`);
+      if (!id) throw new Error(`Teams answered a post to conversation ${conversationId} without an activity id`);
       return { id };
     },
 
-    async update(reference, activityId, message) {
+    async update(reference, activityId, message, options) {
+      const conversationId = conversationIdFor(reference, options);
       await withConversationClient(reference, async (client) => {
-        await client.conversations.updateActivity(reference.conversation.id, activityId, { ...messageActivity(reference, message), id: activityId });
+        await client.conversations.updateActivity(conversationId, activityId, { ...messageActivity(reference, message, conversationId), id: activityId });
       });
     },
   };

@@ -81,11 +81,41 @@ export interface TeamsRequestHooks {
   onRejected(reason: string): Promise<void>;
 }
 
+/** Where in a conversation a message goes. */
+export interface TeamsSendOptions {
+  /**
+   * The activity id of a channel post: the message goes into that post's reply chain (conversation id
+   * `<channel conversation id>;messageid=<root id>`) instead of starting a new post.
+   */
+  replyToId?: string;
+}
+
+const THREAD_SUFFIX = /;messageid=[^;]*$/;
+
+/**
+ * The conversation id of a channel post's reply chain, as Teams routes replies: `;messageid=<root>`
+ * appended to the channel's conversation id (any earlier suffix replaced, so a reply to a reply stays in the chain).
+ */
+export function threadedConversationId(conversationId: string, rootActivityId: string): string {
+  return `${conversationId.replace(THREAD_SUFFIX, '')};messageid=${rootActivityId}`;
+}
+
+/** Splits `<conversation id>;messageid=<root>` back into the conversation and the root; root null when not threaded. */
+export function splitThreadedConversationId(id: string): { conversationId: string; rootActivityId: string | null } {
+  const match = /^(.*);messageid=([^;]+)$/.exec(id);
+  return match ? { conversationId: match[1]!, rootActivityId: match[2]! } : { conversationId: id, rootActivityId: null };
+}
+
+/** Only channel posts have reply chains; in chats a reply would be refused, so it is posted in the chat. */
+export function supportsReplyChains(reference: TeamsConversationReference): boolean {
+  return reference.conversation.conversationType === 'channel';
+}
+
 export interface TeamsConnector {
   /** Handles one POST of the messaging endpoint (its JSON body already parsed). */
   handle(req: Request, res: Response, hooks: TeamsRequestHooks): Promise<void>;
-  /** Posts a new message into a stored conversation; answers the new activity id. */
-  send(reference: TeamsConversationReference, message: TeamsOutgoingMessage): Promise<{ id: string }>;
-  /** Replaces a message the bot posted earlier. */
-  update(reference: TeamsConversationReference, activityId: string, message: TeamsOutgoingMessage): Promise<void>;
+  /** Posts a new message into a stored conversation (or a post's reply chain there); answers the new activity id. */
+  send(reference: TeamsConversationReference, message: TeamsOutgoingMessage, options?: TeamsSendOptions): Promise<{ id: string }>;
+  /** Replaces a message the bot posted earlier; `replyToId` as it was posted. */
+  update(reference: TeamsConversationReference, activityId: string, message: TeamsOutgoingMessage, options?: TeamsSendOptions): Promise<void>;
 }
