@@ -82,7 +82,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const directNotifiers: DirectNotifier[] = [slack ? createSlackDirectNotifier(slack.app.client) : undefined, teams?.direct].filter((n): n is DirectNotifier => n !== undefined);
     if (directNotifiers.length === 0) directNotifiers.push(createConsoleDirectNotifier());
     const handlers: JobHandlers = {
-      ...createFeedJobHandlers({ notifier }),
+      ...createFeedJobHandlers({ notifiers }),
       ...createNotificationJobHandlers({ notifiers, people: config.people }),
       ...createRolloutJobHandlers({ connectors }),
       ...createRebootJobHandlers({ notifiers: directNotifiers }),

@@ -106,13 +106,15 @@ export async function describeFeedHealth(ctx: WorkflowContext): Promise<FeedHeal
 }
 
 /**
- * Posts one ops notice (config `routing.opsChannel`, else `defaultChannel`) for each named feed that
- * has failed FEED_FAILURE_NOTICE_THRESHOLD runs in a row and was not reported yet, and stores it
- * (chat_messages, case_id null, purpose `feed_failure`) with an audit event. The claim on
- * feed_state comes first, so racing workers post once; a failed post releases it for the next run.
- * Returns how many notices were posted.
+ * Posts one ops notice (config `routing.opsChannel`, else `defaultChannel`) on every enabled platform
+ * for each named feed that has failed FEED_FAILURE_NOTICE_THRESHOLD runs in a row and was not reported
+ * yet, and stores each copy (chat_messages, case_id null, purpose `feed_failure`) with an audit event.
+ * The claim on feed_state comes first, so racing workers post once; when no platform took the post the
+ * claim is released for the next run. A platform that failed while another posted is named in the
+ * audit event and the log, and not tried again (the claim is per feed, not per platform).
+ * Returns how many feeds were reported.
  */
-export async function reportFailingFeeds(ctx: WorkflowContext, notifier: Notifier, feedNames: readonly string[]): Promise<number> {
+export async function reportFailingFeeds(ctx: WorkflowContext, notifiers: readonly Notifier[], feedNames: readonly string[]): Promise<number> {
   let posted = 0;
   for (const name of feedNames) {
     const claimedAt = ctx.clock.now();
@@ -134,39 +136,47 @@ export async function reportFailingFeeds(ctx: WorkflowContext, notifier: Notifie
       { publicUrl: ctx.config.publicUrl.replace(/\/+$/, ''), timezone: ctx.config.timezone, now: claimedAt },
     );
     const channel = ctx.config.routing.opsChannel ?? ctx.config.routing.defaultChannel;
-    let result: { channel: string; ts: string | null };
-    try {
-      result = await notifier.post(channel, message);
-    } catch (error) {
-      ctx.logger.warn({ err: (error as Error).message, feed: name, channel }, 'could not post the feed failure notice; the next failing run tries again');
+    const sent: { platform: string; channel: string; ts: string | null }[] = [];
+    const failed: { platform: string; error: string }[] = [];
+    for (const notifier of notifiers) {
+      try {
+        const result = await notifier.post(channel, message);
+        sent.push({ platform: notifier.platform, channel: result.channel, ts: result.ts });
+      } catch (error) {
+        failed.push({ platform: notifier.platform, error: (error as Error).message });
+        ctx.logger.warn({ err: (error as Error).message, feed: name, channel, platform: notifier.platform }, 'could not post the feed failure notice on one platform');
+      }
+    }
+    if (sent.length === 0) {
+      ctx.logger.warn({ feed: name, channel }, 'could not post the feed failure notice anywhere; the next failing run tries again');
       await ctx.store.transaction((trx) => releaseFailureNotice(trx, name, claimedAt));
       continue;
     }
     const at = ctx.clock.now().toISOString();
     await ctx.store.transaction(async (trx) => {
-      await trx
-        .insertInto('chat_messages')
-        .values({
-          case_id: null,
-          purpose: FEED_FAILURE_PURPOSE,
-          platform: notifier.platform,
-          channel: result.channel,
-          ts: result.ts,
-          payload: toJson(message),
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
+      for (const copy of sent) {
+        await trx
+          .insertInto('chat_messages')
+          .values({
+            case_id: null,
+            purpose: FEED_FAILURE_PURPOSE,
+            platform: copy.platform,
+            channel: copy.channel,
+            ts: copy.ts,
+            payload: toJson(message),
+            created_at: at,
+            updated_at: at,
+          })
+          .execute();
+      }
       await recordChange(trx, ctx, {
-        audit: [
-          {
-            actor: 'patchdeck',
-            action: 'feed.failure_reported',
-            subjectType: 'feed',
-            subjectId: name,
-            after: { failures: state.consecutiveFailures, platform: notifier.platform, channel: result.channel, ts: result.ts },
-          },
-        ],
+        audit: sent.map((copy) => ({
+          actor: 'patchdeck',
+          action: 'feed.failure_reported',
+          subjectType: 'feed',
+          subjectId: name,
+          after: { failures: state.consecutiveFailures, ...copy, ...(failed.length === 0 ? {} : { failedPlatforms: failed }) },
+        })),
       });
     });
     posted++;

@@ -31,8 +31,8 @@ import type { Notifier } from './notifications.js';
 /** What the feed services need besides the context; the fetch is injectable so tests and demos never touch a network. */
 export interface FeedDeps {
   fetch?: FetchDocument;
-  /** Where the `feeds.poll` job reports a feed failing several runs in a row; absent: not reported. */
-  notifier?: Notifier;
+  /** Where the `feeds.poll` job reports a feed failing several runs in a row (every enabled platform); absent or empty: not reported. */
+  notifiers?: readonly Notifier[];
 }
 
 export interface IngestFileInput {
@@ -202,8 +202,8 @@ async function pollOne(ctx: WorkflowContext, feed: FeedConfig, actor: string, fu
 }
 
 /**
- * Job handlers of this service: `feeds.poll` with payload `{ feed?: string }`. With a `notifier`,
- * a feed that has now failed several runs in a row is reported to the ops channel, once.
+ * Job handlers of this service: `feeds.poll` with payload `{ feed?: string }`. With `notifiers`,
+ * a feed that has now failed several runs in a row is reported to the ops channel on each platform, once.
  */
 export function createFeedJobHandlers(deps: FeedDeps = {}): JobHandlers {
   return {
@@ -215,7 +215,7 @@ export function createFeedJobHandlers(deps: FeedDeps = {}): JobHandlers {
       // Re-running a poll is harmless (unchanged records are skipped), so a failed feed makes the job retry.
       const result = await pollFeeds(ctx, { feed, actor: 'scheduler' }, deps);
       const failures = result.outcomes.filter((o) => !o.ok);
-      if (deps.notifier && failures.length > 0) await reportFailingFeeds(ctx, deps.notifier, failures.map((f) => f.feed));
+      if (deps.notifiers && deps.notifiers.length > 0 && failures.length > 0) await reportFailingFeeds(ctx, deps.notifiers, failures.map((f) => f.feed));
       if (failures.length > 0) {
         throw new PatchdeckError(
           'PD_FEED_POLL_FAILED',

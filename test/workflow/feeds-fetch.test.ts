@@ -158,7 +158,7 @@ describeEachStore('feed fetching: conditional GET, backoff, failure notices', (s
 
   it('posts once to the ops channel when a feed fails three runs in a row, and again only after a good run', async () => {
     const { notifier, posts } = recordingNotifier();
-    const handler = createFeedJobHandlers({ notifier })[JOB_KINDS.feedsPoll]!;
+    const handler = createFeedJobHandlers({ notifiers: [notifier] })[JOB_KINDS.feedsPoll]!;
     answer = () => ({ status: 404, body: 'gone' });
     for (let run = 1; run <= 5; run++) {
       await expect(handler(ctx, pollJob)).rejects.toMatchObject({ code: 'PD_FEED_POLL_FAILED' });
@@ -189,7 +189,7 @@ describeEachStore('feed fetching: conditional GET, backoff, failure notices', (s
     ctx = makeContext({ routing: { defaultChannel: '#patching' } });
     let down = true;
     const { notifier, posts } = recordingNotifier({ fail: () => down });
-    const handler = createFeedJobHandlers({ notifier })[JOB_KINDS.feedsPoll]!;
+    const handler = createFeedJobHandlers({ notifiers: [notifier] })[JOB_KINDS.feedsPoll]!;
     answer = () => ({ status: 404 });
     for (let run = 1; run <= 3; run++) await handler(ctx, pollJob).catch(() => undefined);
     expect(posts).toHaveLength(0);
