@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { normalizeCveId, type CveView } from '../../core/cve-merge.js';
 import { PatchdeckError } from '../../core/errors.js';
 import { listFeedKinds } from '../../feeds/index.js';
@@ -37,7 +37,7 @@ export function registerAdvisoriesCommands(program: Command, deps: CliDeps): voi
   advisories
     .command('list')
     .description('List advisories, newest first: id, source, trust (hint = unverified RSS news), CVEs, published, title')
-    .option('--source <source>', `only this source (${listFeedKinds().join(', ')})`)
+    .addOption(new Option('--source <source>', 'only advisories from this kind of source').choices(listFeedKinds().filter((kind) => kind !== 'epss')))
     .option('--cve <cve>', 'only advisories that name this CVE (CVE-YYYY-NNNN)')
     .option('--limit <n>', 'at most this many (0 for all)', '100')
     .option('--json', 'print the advisories as JSON')

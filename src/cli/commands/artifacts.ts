@@ -5,6 +5,7 @@ import { listArtifacts } from '../../store/queries/artifacts.js';
 import { artifactPath, fetchCaseArtifacts, verifyArtifacts } from '../../workflow/artifacts.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { EXIT_FAILURE, withContext, writeJson, writeTable, type CliDeps, type CliIo } from '../io.js';
+import { requireCase } from '../lookups.js';
 import { parseRecordId } from './rollout.js';
 
 function cliActor(io: CliIo): string {
@@ -61,11 +62,12 @@ export function registerArtifactsCommands(program: Command, deps: CliDeps): void
   artifacts
     .command('list')
     .description('List stored artifacts: size, sha256, fetch time, the cases that need them and the URL')
-    .option('--case <case>', 'only the artifacts linked to this case')
+    .option('--case <case>', 'only the artifacts linked to this case (exit 1 when there is no such case)')
     .option('--json', 'print as JSON, with each file path')
     .action(async (options: { case?: string; json?: boolean }) => {
       const caseId = options.case === undefined ? undefined : parseRecordId(options.case, '--case');
       await withContext(deps, async (ctx) => {
+        if (caseId !== undefined) await requireCase(ctx.store.db, caseId);
         const local = withArtifactDir(ctx, io);
         const items = await listArtifacts(ctx.store.db, caseId === undefined ? {} : { caseId });
         if (options.json) {

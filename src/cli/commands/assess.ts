@@ -7,6 +7,7 @@ import { EXPOSURE_STATUSES, findAdvisoryIds, listExposures, type ExposureStatus,
 import { loadHostsByName } from '../../store/queries/hosts.js';
 import { assessAll } from '../../workflow/assess.js';
 import { withContext, writeJson, writeTable, type CliDeps } from '../io.js';
+import { requireHost } from '../lookups.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -86,12 +87,13 @@ export function registerAssessCommands(program: Command, deps: CliDeps): void {
     .description('Exposures: an advisory affecting a package installed on a host')
     .command('list')
     .description('List exposures, earliest due first')
-    .option('--host <name>', 'only this host')
+    .option('--host <name>', 'only this host (exit 1 when there is no such host)')
     .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
     .addOption(new Option('--status <status>', 'open, exempt, mitigated, resolved or all').choices([...EXPOSURE_STATUSES, 'all']).default('open'))
     .option('--json', 'print as JSON')
     .action(async (options: { host?: string; severity?: Severity; status: ExposureStatus | 'all'; json?: boolean }) => {
       await withContext(deps, async (ctx) => {
+        if (options.host !== undefined) await requireHost(ctx.store.db, options.host);
         const exposures = await listExposures(ctx.store.db, { host: options.host, severity: options.severity, status: options.status });
         if (options.json) {
           writeJson(deps.io, exposures.map(exposureToJson));

@@ -123,13 +123,19 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
   quarantine
     .command('list')
     .description('List quarantined documents, newest first: id, feed, reason, received (config timezone), location')
-    .option('--feed <name>', 'only this feed')
+    .option('--feed <name>', 'only this feed (exit 1 when no such feed is configured or was ever ingested)')
     .option('--json', 'print the records as JSON (times in UTC)')
     .action(async (options: { feed?: string; json?: boolean }) => {
-      const { rows, timezone } = await withContext(deps, async (ctx) => ({
-        rows: await listQuarantined(ctx.store.db, options.feed === undefined ? {} : { feed: options.feed }),
-        timezone: ctx.config.timezone,
-      }));
+      const { rows, timezone } = await withContext(deps, async (ctx) => {
+        const rows = await listQuarantined(ctx.store.db, options.feed === undefined ? {} : { feed: options.feed });
+        if (options.feed !== undefined && rows.length === 0) {
+          const known = (await describeFeedHealth(ctx)).map((f) => f.name);
+          if (!known.includes(options.feed)) {
+            throw new PatchdeckError('PD_FEED_UNKNOWN', `no feed named "${options.feed}" is configured or was ever ingested (known: ${known.join(', ') || 'none'}); see \`patchdeck feeds status\``, { status: 404 });
+          }
+        }
+        return { rows, timezone: ctx.config.timezone };
+      });
       if (options.json) return writeJson(io, rows);
       if (rows.length === 0) return io.stdout(`no quarantined documents${options.feed === undefined ? '' : ` for feed ${options.feed}`}\n`);
       writeTable(
