@@ -72,7 +72,8 @@ describeEachStore('patchdeck patches fetch / artifacts commands', (s) => {
     expect(listed.out).toContain(`#${caseId}`);
     const json = JSON.parse((await run('artifacts', 'list', '--json')).out) as { sha256: string; path: string; links: unknown[] }[];
     expect(json.map((a) => [a.sha256, a.path, a.links.length])).toEqual([[DEB_SHA, file, 1]]);
-    expect((await run('artifacts', 'list', '--case', '999')).out).toContain('No artifacts stored for case 999');
+    // A case that does not exist is an error, not an empty list (tested further in filters.test.ts).
+    expect(await run('artifacts', 'list', '--case', '999')).toMatchObject({ code: 1, err: expect.stringContaining('[PD_CASE_NOT_FOUND] there is no case 999') });
 
     const verified = await run('artifacts', 'verify');
     expect(verified).toEqual({ code: 0, out: '1 artifact files checked: 1 ok, 0 with problems\n', err: '' });

@@ -129,7 +129,8 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
     const lines = table.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^HOST\s+ADVISORY\s+PACKAGE\s+INSTALLED\s+FIXED\s+SEVERITY\s+STATUS\s+DUE$/);
     expect(lines[1]).toMatch(/^legacy-01\s+USN-4705-1\s+sudo\s+1\.8\.16-0ubuntu1\.9\s+1\.8\.16-0ubuntu1\.10\s+high\s+open\s+2026-11-30 10:00 CET$/);
-    expect((await run('exposures', 'list', '--host', 'nobody')).out).toBe('No exposures match.\n');
+    expect(await run('exposures', 'list', '--host', 'nobody')).toMatchObject({ code: 1, out: '', err: expect.stringContaining('[PD_HOST_NOT_FOUND] no host named "nobody"') });
+    expect((await run('exposures', 'list', '--host', 'legacy-01', '--severity', 'critical')).out).toBe('No exposures match.\n');
   });
 
   it('refuses unknown filter values with exit 2', async () => {
