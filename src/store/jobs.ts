@@ -103,9 +103,27 @@ export async function completeJob(db: Executor, job: ClaimedJob, now: Date): Pro
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Retries with exponential backoff until `maxAttempts`, then parks the job as failed. */
-export async function failJob(db: Executor, job: ClaimedJob, error: string, now: Date): Promise<'retry' | 'failed'> {
-  const final = job.attempts >= job.maxAttempts;
+/**
+ * Extends a running job's lease while its worker still holds it (same fence), so long work such as a
+ * full assessment is not taken again by another worker. False when the lease was already lost.
+ */
+export async function renewJobLease(db: Executor, job: ClaimedJob, now: Date, leaseMs: number): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ lease_until: new Date(now.getTime() + leaseMs).toISOString(), updated_at: now.toISOString() })
+    .where('id', '=', job.id)
+    .where('fence', '=', job.fence)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Retries with exponential backoff until `maxAttempts`, then parks the job as failed. A `permanent`
+ * failure (a payload that can never become valid) is parked at once instead of retried.
+ */
+export async function failJob(db: Executor, job: ClaimedJob, error: string, now: Date, options: { permanent?: boolean } = {}): Promise<'retry' | 'failed'> {
+  const final = options.permanent === true || job.attempts >= job.maxAttempts;
   const backoffMs = Math.min(60_000 * 2 ** (job.attempts - 1), 3_600_000);
   await db
     .updateTable('jobs')

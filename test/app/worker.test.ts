@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { drainJobs, startWorker } from '../../src/app/worker.js';
-import { enqueueJob } from '../../src/store/jobs.js';
+import { PatchdeckError } from '../../src/core/errors.js';
+import { claimJob, enqueueJob } from '../../src/store/jobs.js';
 import type { JobHandlers } from '../../src/workflow/jobs.js';
 import { createTestContext } from '../helpers/context.js';
 import { describeEachStore } from '../helpers/stores.js';
@@ -46,5 +47,45 @@ describeEachStore('worker', (s) => {
       await worker.stop();
     }
     expect([...seen].sort()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('renews the lease of a job that runs longer than it, so no other worker takes it meanwhile', async () => {
+    const { ctx, clock } = createTestContext(s.store);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let takenMeanwhile: unknown = 'not tried';
+    const handlers: JobHandlers = {
+      'test.slow': async () => {
+        // The clock moves past the first lease (150 ms) while renewals (every 50 ms) keep extending it.
+        for (let i = 0; i < 4; i++) {
+          clock.advance(60);
+          await sleep(80);
+        }
+        takenMeanwhile = await claimJob(s.store, { owner: 'other', now: clock.now(), leaseMs: 150 });
+      },
+    };
+    await s.store.transaction((trx) => enqueueJob(trx, { kind: 'test.slow', payload: {}, runAt: clock.now() }, clock.now()));
+    expect(await drainJobs(ctx, handlers, { leaseMs: 150 })).toBe(1);
+    expect(takenMeanwhile).toBeNull();
+    const row = await s.store.db.selectFrom('jobs').select(['state', 'attempts']).where('kind', '=', 'test.slow').executeTakeFirstOrThrow();
+    expect(row.state).toBe('done');
+    expect(Number(row.attempts)).toBe(1);
+  });
+
+  it('parks a job whose payload can never be valid after one attempt, with the message', async () => {
+    const { ctx, clock } = createTestContext(s.store);
+    let attempts = 0;
+    const handlers: JobHandlers = {
+      'test.bad': async () => {
+        attempts += 1;
+        throw new PatchdeckError('PD_JOB_PAYLOAD', 'test.bad job payload needs a caseId');
+      },
+    };
+    await s.store.transaction((trx) => enqueueJob(trx, { kind: 'test.bad', payload: {}, runAt: clock.now() }, clock.now()));
+    expect(await drainJobs(ctx, handlers)).toBe(1);
+    clock.advance(3_600_000);
+    expect(await drainJobs(ctx, handlers)).toBe(0);
+    expect(attempts).toBe(1);
+    const row = await s.store.db.selectFrom('jobs').select(['state', 'last_error']).where('kind', '=', 'test.bad').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'failed', last_error: 'test.bad job payload needs a caseId' });
   });
 });
