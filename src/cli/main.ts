@@ -56,6 +56,8 @@ export function buildProgram(deps: CliDeps): Command {
     .description('Patch management from detection to review, approved in Slack, Microsoft Teams or the web console')
     .option('-c, --config <file>', 'config file (YAML or JSON); default ./patchdeck.yaml, or the offline demo when none exists')
     .option('--debug', 'print the stack trace of an error (also PATCHDECK_DEBUG=1)')
+    // Set before the commands are added, which copy it: the same sentence case as every other command.
+    .helpCommand('help [command]', 'Show the help of a command')
     .exitOverride();
   for (const register of REGISTRARS) register(program, deps);
   applyOutputSettings(program, deps);

@@ -40,6 +40,12 @@ describe('the command tree', () => {
     expect(faults).toEqual([]);
   });
 
+  it('lists its own help command in the same style', () => {
+    for (const group of [program, ...commands.filter((c) => c.commands.length > 0)]) {
+      expect(group.helpInformation()).toMatch(/\n {2}help \[command\]\s+Show the help of a command\n/);
+    }
+  });
+
   it('describes every option', () => {
     const faults = [program, ...commands].flatMap((c) => c.options.filter((o) => o.description.trim() === '').map((o) => `${commandPath(c)} ${o.flags}`));
     expect(faults).toEqual([]);
