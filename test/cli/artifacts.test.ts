@@ -88,7 +88,7 @@ describeEachStore('patchdeck patches fetch / artifacts commands', (s) => {
     const failed = await run('patches', 'fetch', String(caseId));
     expect(failed.code).toBe(1);
     expect(failed.out).toMatch(/\nfailed\s+-\s+-\s+libssl3/);
-    expect(failed.err).toContain('answered HTTP 404 [PD_ARTIFACT_HTTP]');
+    expect(failed.err).toMatch(/^patchdeck: \[PD_ARTIFACT_HTTP\] \S+: .*answered HTTP 404\n/m);
     expect(await run('patches', 'fetch', '999')).toMatchObject({ code: 1, err: expect.stringContaining('[PD_CASE_NOT_FOUND]') });
     expect((await run('patches', 'fetch', 'twelve')).code).toBe(2);
   });

@@ -89,7 +89,7 @@ describe('patchdeck feeds / advisories commands', () => {
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^1\\s+schwarz\\s+hash_mismatch\\s+2026-11-23 11:00 CET\\s+${doc.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))]);
     const json = JSON.parse((await run('feeds', 'quarantine', 'list', '--feed', 'schwarz', '--json')).out) as { id: number; sha256: string }[];
     expect(json).toEqual([{ id: 1, feed: 'schwarz', location: doc, reason: 'hash_mismatch', detail: expect.stringContaining('.sha256 says 0000'), sha256: json[0]!.sha256, receivedAt: '2026-11-23T10:00:00.000Z' }]);
-    expect((await run('feeds', 'quarantine', 'list', '--feed', 'other')).out).toBe('no quarantined documents for feed other\n');
+    expect(await run('feeds', 'quarantine', 'list', '--feed', 'other')).toMatchObject({ code: 1, out: '', err: expect.stringContaining('[PD_FEED_UNKNOWN] no feed named "other"') });
 
     const show = await run('feeds', 'quarantine', 'show', '1');
     expect(show.code).toBe(0);
@@ -166,7 +166,7 @@ describe('patchdeck feeds / advisories commands', () => {
     const poll = await run('feeds', 'poll');
     expect(poll.code).toBe(1);
     expect(poll.out).toBe('usn (rss): 10 added, 0 updated, 0 unchanged, 0 failed\nkev (kev): 1404 added, 0 updated, 0 unchanged, 0 failed\n');
-    expect(poll.err).toBe(`patchdeck: feed flaky failed: ${server.url}/status/429 answered HTTP 429 (Retry-After: 120) [PD_FEED_HTTP]\n`);
+    expect(poll.err).toBe(`patchdeck: [PD_FEED_HTTP] feed flaky failed: ${server.url}/status/429 answered HTTP 429 (Retry-After: 120)\n`);
     const one = await run('feeds', 'poll', '--feed', 'usn', '--json');
     expect(one.code).toBe(0);
     expect(JSON.parse(one.out)).toMatchObject({ failed: 0, outcomes: [{ feed: 'usn', ok: true, result: { unchanged: 10 } }] });

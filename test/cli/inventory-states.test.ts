@@ -96,7 +96,7 @@ describeEachStore('patchdeck hosts states, foreign devices, osquery/KB imports a
     const knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(knownHosts, '');
     const refused = await run(['inventory', 'scan', '--ssh', target, '--identity', sshd!.clientKey, '--known-hosts', knownHosts]);
-    expect(refused).toMatchObject({ code: 1, err: expect.stringContaining('[PD_SCAN_HOST_KEY]') });
+    expect(refused).toMatchObject({ code: 1, err: expect.stringMatching(/^patchdeck: \[PD_SCAN_HOST_KEY\] /) });
     const scanned = await run(['inventory', 'scan', '--ssh', target, '--identity', sshd!.clientKey, '--known-hosts', knownHosts, '--accept-new', '--name', 'self-01']);
     expect(scanned.code, scanned.err).toBe(0);
     expect(scanned.out).toMatch(/^Scanned 1 of 1: 1 hosts created, 0 updated, \d+ packages\.\n/);

@@ -51,7 +51,7 @@ export function registerArtifactsCommands(program: Command, deps: CliDeps): void
             a.url,
           ]),
         );
-        for (const a of result.artifacts) if (a.error) io.stderr(`patchdeck: ${a.url}: ${a.error.message} [${a.error.code}]\n`);
+        for (const a of result.artifacts) if (a.error) io.stderr(`patchdeck: [${a.error.code}] ${a.url}: ${a.error.message}\n`);
         for (const s of result.skipped) io.stderr(`patchdeck: skipped ${s.url}: ${s.reason}\n`);
       }
       if (result.failed > 0) deps.setExitCode(EXIT_FAILURE);

@@ -86,7 +86,7 @@ export function registerFeedsCommands(program: Command, deps: CliDeps): void {
           } else if (outcome.result) {
             io.stdout(`${outcome.feed} (${outcome.kind}): ${describeCounts(outcome.result)}\n`);
             reportSkipped(io, outcome.result);
-          } else io.stderr(`patchdeck: feed ${outcome.feed} failed: ${outcome.error?.message} [${outcome.error?.code}]\n`);
+          } else io.stderr(`patchdeck: [${outcome.error?.code}] feed ${outcome.feed} failed: ${outcome.error?.message}\n`);
         }
       }
       if (result.failed > 0 || result.outcomes.some((o) => (o.result?.failed ?? 0) > 0)) deps.setExitCode(EXIT_FAILURE);

@@ -143,7 +143,7 @@ export function registerInventoryCommands(program: Command, deps: CliDeps): void
         deps.io.stdout(`Scanned ${targets.length - result.failed.length} of ${targets.length}: ${result.created} hosts created, ${result.updated} updated, ${result.packages} packages.\n`);
         for (const key of result.acceptedKeys) deps.io.stdout(`Trusted the host key of ${key} on first use; it is now in the known_hosts file.\n`);
         if (result.unmanaged.length > 0) deps.io.stdout(`Unmanaged (in no inventory source): ${result.unmanaged.join(', ')}\n`);
-        for (const failure of result.failed) deps.io.stderr(`${failure.target}: ${failure.message} [${failure.code}]\n`);
+        for (const failure of result.failed) deps.io.stderr(`patchdeck: [${failure.code}] ${failure.target}: ${failure.message}\n`);
       });
     });
 
