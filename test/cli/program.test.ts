@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { CliDeps } from '../../src/cli/io.js';
+import { scheduleEntries } from '../../src/app/scheduler.js';
 import { buildProgram, commandPath } from '../../src/cli/main.js';
+import { parseConfig } from '../../src/config/load.js';
 
 /** Every command of the tree, depth first, the root excluded. */
 function allCommands(root: Command): Command[] {
@@ -59,6 +61,29 @@ describe('the command tree', () => {
       .map(commandPath)
       .filter((name) => NO_JSON[name] === undefined);
     expect(faults).toEqual([]);
+  });
+
+  it("says in start's help what the server runs, every scheduled entry included", () => {
+    const start = commands.find((c) => commandPath(c) === 'patchdeck start')!;
+    const help = start.helpInformation().replace(/\s+/g, ' ');
+    for (const part of ['web console', 'Slack', 'Microsoft Teams', 'job worker']) expect(help).toContain(part);
+    // Each kind of entry the scheduler runs, as start's help names it; a new kind must be added here and there.
+    const named: Record<string, string> = {
+      'feeds.poll': 'feed polls',
+      'approvals.sweep': 'approval sweeps',
+      'sla.sweep': 'SLA and approval sweeps',
+      'exemptions.expire': 'exemption expiry',
+      'assess.full': 'daily full assessment',
+      'digest.send': 'channel digests',
+    };
+    const config = parseConfig({
+      feeds: [{ name: 'kev', kind: 'kev', url: 'https://example.org/kev.json', schedule: '17 * * * *' }],
+      routing: { channels: { '#ops': { digest: { at: '09:00' } } } },
+    });
+    const kinds = [...new Set(scheduleEntries(config).map((e) => e.name.split(':')[0]!))];
+    expect(kinds.sort()).toEqual(Object.keys(named).sort());
+    for (const kind of kinds) expect([kind, help.includes(named[kind]!)]).toEqual([kind, true]);
+    expect(help).toMatch(/--no-scheduler .*feed polls, sweeps, expiry, digests, daily assessment/);
   });
 
   it('offers --debug and --config on the program', () => {
