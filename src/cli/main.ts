@@ -150,8 +150,9 @@ export async function runCli(argv: string[], io: CliIo = processIo(), options: {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      // `patchdeck help [command]` exits 0; a command group given without a command exits 1, its help already on stderr.
+      if (error.code === 'commander.help' && error.exitCode === 0) return EXIT_OK;
       if (error.code === 'commander.help') {
-        // A command group given without a command: its help is already on stderr.
         const target = usageTarget.get(deps) ?? program;
         io.stderr(`patchdeck: [PD_USAGE] '${commandPath(target)}' needs a command: ${target.commands.map((c) => c.name()).join(', ')}\n`);
         return EXIT_USAGE;

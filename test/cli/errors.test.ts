@@ -55,10 +55,15 @@ describe('usage errors', () => {
     expect(result.err).toMatch(/\npatchdeck: \[PD_USAGE\] 'patchdeck feeds' needs a command: ingest, poll, status, quarantine\n$/);
   });
 
-  it('--help still exits 0 and prints to stdout', async () => {
+  it('--help and the help command still exit 0 and print to stdout', async () => {
     const result = await run(['cases', 'approve', '--help']);
     expect(result).toMatchObject({ code: 0, err: '' });
     expect(result.out).toContain('Usage: patchdeck cases approve [options] <case>');
+    for (const argv of [['help'], ['help', 'cases'], ['cases', 'help', 'approve'], ['--help']]) {
+      const help = await run(argv);
+      expect([argv, help.code, help.err]).toEqual([argv, 0, '']);
+      expect(help.out).toMatch(/^Usage: patchdeck /);
+    }
   });
 });
 
