@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PatchdeckError } from '../core/errors.js';
 import { createWebApp } from '../web/app.js';
 import type { Runtime } from './runtime.js';
 import { startScheduler, type RunningScheduler } from './scheduler.js';
@@ -33,8 +34,9 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
     },
   });
   const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host ?? '0.0.0.0', () => resolve(listening));
-    listening.once('error', reject);
+    // Express 5 calls the callback with the error too (a port in use): only a clean listen resolves.
+    const listening = app.listen(options.port, options.host ?? '0.0.0.0', (error?: Error) => (error ? reject(listenError(error, options)) : resolve(listening)));
+    listening.once('error', (error) => reject(listenError(error, options)));
   });
   const port = (server.address() as AddressInfo).port;
   let worker: RunningWorker | null = null;
@@ -63,4 +65,16 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       });
     },
   };
+}
+
+/** A port in use or not allowed becomes an error the operator can act on. */
+function listenError(error: Error & { code?: string }, options: ServerOptions): Error {
+  const where = `${options.host ?? '0.0.0.0'}:${options.port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new PatchdeckError('PD_PORT_IN_USE', `cannot listen on ${where}: the port is in use by another process; stop it or choose another port with --port or PORT`, { cause: error });
+  }
+  if (error.code === 'EACCES') {
+    return new PatchdeckError('PD_PORT_DENIED', `cannot listen on ${where}: permission denied; use a port above 1023 with --port or PORT`, { cause: error });
+  }
+  return error;
 }

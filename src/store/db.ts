@@ -177,7 +177,8 @@ function openSqlite(file: string): Store {
 }
 
 async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
-  const poolConfig: pg.PoolConfig = { connectionString: url, max: 10 };
+  // A server that drops packets must fail start-up in seconds, not hang it.
+  const poolConfig: pg.PoolConfig = { connectionString: url, max: 10, connectionTimeoutMillis: 10_000 };
   if (options.schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
       throw new PatchdeckError('PD_DB_SCHEMA', `PostgreSQL schema name "${options.schema}" is not a plain identifier`);
@@ -245,7 +246,13 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
   // Without `migrationTableSchema` Kysely would accept its tables from any schema of the database.
   // Unordered: a migration merged later with a lower number (parallel branches) still runs.
   const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's table listing resolves every schema's names; another schema dropped meanwhile (another
+  // instance's or a test's) fails it with "schema … does not exist". Nothing was applied: try again.
+  for (let attempt = 1; error && attempt <= MIGRATION_RETRIES && droppedOtherSchema(error, migrationTableSchema); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     throw new PatchdeckError('PD_DB_MIGRATION', `database migration failed: ${String((error as Error).message ?? error)}`, {
       cause: error,
@@ -253,6 +260,14 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
     });
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+const MIGRATION_RETRIES = 5;
+
+/** A failure about a schema other than ours vanishing while Kysely listed the tables. */
+export function droppedOtherSchema(error: unknown, ours: string | undefined): boolean {
+  const match = /schema "([^"]+)" does not exist/.exec(String((error as Error)?.message ?? error));
+  return match !== null && match[1] !== ours;
 }
 
 async function listAppliedMigrations(store: Store, schema: string | undefined): Promise<Set<string> | null> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appendAudit, listAudit, verifyAuditChain } from '../../src/store/audit.js';
-import { openStore } from '../../src/store/db.js';
+import { droppedOtherSchema, openStore } from '../../src/store/db.js';
 import { claimJob, completeJob, enqueueJob, failJob } from '../../src/store/jobs.js';
 import { acquireLease } from '../../src/store/leases.js';
 import { describeEachStore } from '../helpers/stores.js';
@@ -80,5 +80,14 @@ describeEachStore('store', (ctx) => {
 describe('openStore', () => {
   it('refuses a database URL it does not understand, naming the setting', async () => {
     await expect(openStore('mysql://x')).rejects.toMatchObject({ code: 'PD_CONFIG_DATABASE_URL' });
+  });
+});
+
+describe('migrateToLatest retries', () => {
+  it('retries when another schema vanished while Kysely listed tables, but not when our own schema is missing', () => {
+    const other = new Error('schema "pd_bench_toyo6u_a02382bf" does not exist');
+    expect(droppedOtherSchema(other, 'pd_test_abc_01')).toBe(true);
+    expect(droppedOtherSchema(new Error('schema "pd_test_abc_01" does not exist'), 'pd_test_abc_01')).toBe(false);
+    expect(droppedOtherSchema(new Error('relation "jobs" already exists'), 'public')).toBe(false);
   });
 });
