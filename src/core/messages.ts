@@ -20,12 +20,24 @@ export type ActionId = (typeof ACTION_IDS)[number];
 export const REBOOT_ACTION_IDS = ['reboot_now', 'reboot_postpone'] as const;
 export type RebootActionId = (typeof REBOOT_ACTION_IDS)[number];
 
+/** Defer ("not now") on an approval request; value `case:<id>:defer[:<plan hash>]`. Not a vote: it parks the case. */
+export const DEFER_ACTION_ID = 'defer';
+
+/**
+ * What a click asks for before it counts: `reason` (a reject says why), `defer` (a reason and the day the
+ * case asks again, in the team's time zone). Slack opens a modal, Teams an inline form, the web a form.
+ */
+export const ACTION_FORMS = ['reason', 'defer'] as const;
+export type ActionForm = (typeof ACTION_FORMS)[number];
+
 export interface MessageAction {
-  id: ActionId | RebootActionId;
+  id: ActionId | RebootActionId | typeof DEFER_ACTION_ID;
   label: string;
   style: 'primary' | 'danger' | 'default';
   /** `case:<id>:<action>[:<plan hash>]`; carries no identity. */
   value: string;
+  /** Set when the click opens a form first; absent for a plain button. */
+  form?: ActionForm;
 }
 
 export interface MessageFact {
@@ -120,6 +132,17 @@ export function parseActionValue(value: string): { caseId: number; action: Actio
   const action = match[2] as string;
   if (!(ACTION_IDS as readonly string[]).includes(action)) return null;
   return { caseId: Number(match[1]), action: action as ActionId, planHash: match[3] ?? null };
+}
+
+/** `case:<id>:defer[:<plan hash>]`: the plan the message showed, like an approval button. */
+export function deferActionValue(caseId: number, planHash?: string | null): string {
+  return planHash ? `case:${caseId}:${DEFER_ACTION_ID}:${planHash}` : `case:${caseId}:${DEFER_ACTION_ID}`;
+}
+
+/** Reads a defer value back; null for anything Patchdeck would not have written. */
+export function parseDeferActionValue(value: string): { caseId: number; planHash: string | null } | null {
+  const match = /^case:([1-9][0-9]{0,14}):defer(?::([0-9a-f]{64}))?$/.exec(value);
+  return match ? { caseId: Number(match[1]), planHash: match[2] ?? null } : null;
 }
 
 const VOTES_SO_FAR = 'Votes so far';
@@ -350,7 +373,8 @@ function buildAlert(view: CaseMessageView, opts: CaseMessageOptions): ChatMessag
     actions: awaiting
       ? [
           { id: 'approve', label: 'Approve', style: 'primary', value: actionValue(view.id, 'approve', view.planHash) },
-          { id: 'reject', label: 'Reject', style: 'danger', value: actionValue(view.id, 'reject', view.planHash) },
+          { id: 'reject', label: 'Reject', style: 'danger', value: actionValue(view.id, 'reject', view.planHash), form: 'reason' },
+          { id: DEFER_ACTION_ID, label: 'Defer', style: 'default', value: deferActionValue(view.id, view.planHash), form: 'defer' },
         ]
       : [],
     link: { label: 'Open case', url: `${opts.publicUrl}/cases/${view.id}` },

@@ -46,3 +46,31 @@ export function describeRelative(iso: string, now: Date): string {
   }
   return diffMs >= 0 ? 'in less than a minute' : 'just now';
 }
+
+/** The calendar day (`YYYY-MM-DD`) an instant falls on in `timeZone`. */
+export function dayInZone(at: Date, timeZone: string): string {
+  const parts = formatterFor(timeZone).formatToParts(at);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** The offset of `timeZone` from UTC at `at`, in ms (positive east of Greenwich). */
+function offsetInZoneMs(at: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(at));
+  const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at;
+}
+
+/**
+ * The first instant of the day `YYYY-MM-DD` in `timeZone` (a date picker's answer means the team's
+ * day), as ISO UTC; null when `day` is not a real calendar day.
+ */
+export function startOfDayInZone(day: string, timeZone: string): string | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) return null;
+  const midnight = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  if (Number.isNaN(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day) return null;
+  // The offset can differ between the guess and the answer (a DST switch that day): correct once.
+  const guess = midnight - offsetInZoneMs(midnight, timeZone);
+  return new Date(midnight - offsetInZoneMs(guess, timeZone)).toISOString();
+}

@@ -13,6 +13,7 @@ import {
 } from '../core/approvals.js';
 import { PatchdeckError } from '../core/errors.js';
 import { findPersonById } from '../core/people.js';
+import { startOfDayInZone } from '../core/time.js';
 import type { CaseState, Channel, RolloutState, Severity, VoteDecision, VoteStage } from '../core/types.js';
 import type { Executor } from '../store/db.js';
 import { fromJson } from '../store/json.js';
@@ -315,12 +316,25 @@ async function sealSignoff(
 
 export type DeferCaseResult = { status: 'deferred'; caseState: CaseState; until: string | null } | Refusal;
 
+export interface DeferCaseInput {
+  caseId: number;
+  personId: string;
+  reason: string;
+  via: Channel;
+  /** An ISO time in the future. */
+  until?: string;
+  /** A calendar day (`YYYY-MM-DD`, a date picker's answer): the start of that day in config `timezone`. */
+  untilDay?: string;
+  /** The plan the deferring message showed (chat forms carry it); a defer of an older plan is refused. */
+  planHash?: string;
+}
+
 /**
  * Parks a case awaiting approval ("not now"): an approver's call, audited with the reason. With
- * `until` (an ISO time in the future) the case returns to awaiting_approval then, through the
- * `approvals.undefer` job; without it, it stays deferred.
+ * `until` or `untilDay` (in the future) the case returns to awaiting_approval then, through the
+ * `approvals.undefer` job; without either, it stays deferred.
  */
-export async function deferCase(ctx: WorkflowContext, input: { caseId: number; personId: string; reason: string; via: Channel; until?: string }): Promise<DeferCaseResult> {
+export async function deferCase(ctx: WorkflowContext, input: DeferCaseInput): Promise<DeferCaseResult> {
   const reason = input.reason.trim().slice(0, MAX_COMMENT);
   const result = await ctx.store.transaction(async (trx): Promise<DeferCaseResult> => {
     const caseRow = await lockCase(trx, ctx, input.caseId);
@@ -331,8 +345,16 @@ export async function deferCase(ctx: WorkflowContext, input: { caseId: number; p
     const refusal = eligibilityRefusal('approval', input.personId, ctx.config.people, subject, rule.policy);
     if (refusal) return { status: 'refused', code: refusal.code, reason: refusal.reason };
     if (reason === '') return { status: 'refused', code: 'PD_DEFER_NO_REASON', reason: 'say why the case is deferred (a reason is required)' };
+    if (input.planHash !== undefined && subject.planHash !== null && input.planHash !== subject.planHash) {
+      return { status: 'refused', code: 'PD_VOTE_STALE_PLAN', reason: CHAT_CHANNELS.has(input.via) ? STALE_PLAN_CHAT_REASON : 'this deferral names an older plan for this case' };
+    }
     let until: string | null = null;
-    if (input.until !== undefined) {
+    if (input.untilDay !== undefined) {
+      const dayStart = startOfDayInZone(input.untilDay, ctx.config.timezone);
+      if (dayStart === null) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `"${input.untilDay}" is not a day; pick a date such as 2026-12-01` };
+      if (Date.parse(dayStart) <= ctx.clock.now().getTime()) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `${input.untilDay} has already begun in ${ctx.config.timezone}; defer until a later day` };
+      until = dayStart;
+    } else if (input.until !== undefined) {
       const at = Date.parse(input.until);
       if (Number.isNaN(at)) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `"${input.until}" is not a date and time; use ISO 8601 such as 2026-12-01T09:00:00Z` };
       if (at <= ctx.clock.now().getTime()) return { status: 'refused', code: 'PD_DEFER_BAD_UNTIL', reason: `${new Date(at).toISOString()} is not in the future; defer until a later time` };
@@ -348,7 +370,7 @@ export async function deferCase(ctx: WorkflowContext, input: { caseId: number; p
     return { status: 'deferred', caseState: 'deferred', until };
   });
   if (result.status === 'refused') {
-    const what = { via: input.via, reason, ...(input.until === undefined ? {} : { until: input.until }) };
+    const what = { via: input.via, reason, ...(input.until === undefined ? {} : { until: input.until }), ...(input.untilDay === undefined ? {} : { untilDay: input.untilDay }) };
     return auditRefusal(ctx, { caseId: input.caseId, personId: input.personId, action: 'defer.refused', what }, result);
   }
   return result;

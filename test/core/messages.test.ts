@@ -81,7 +81,8 @@ describe('buildCaseMessage: alert', () => {
       sections: [{ heading: 'Why this matters', lines: ['Critical CVSS 9.8 on internet-facing servers', 'Listed in CISA KEV'] }],
       actions: [
         { id: 'approve', label: 'Approve', style: 'primary', value: 'case:42:approve' },
-        { id: 'reject', label: 'Reject', style: 'danger', value: 'case:42:reject' },
+        { id: 'reject', label: 'Reject', style: 'danger', value: 'case:42:reject', form: 'reason' },
+        { id: 'defer', label: 'Defer', style: 'default', value: 'case:42:defer', form: 'defer' },
       ],
       link: { label: 'Open case', url: 'https://patchdeck.example.com/cases/42' },
       footer: null,
@@ -112,7 +113,7 @@ describe('buildCaseMessage: alert', () => {
       OPTS,
     );
     expect(message.sections).toContainEqual({ heading: 'Votes so far', lines: ['Alice Example approved · 2026-11-23 10:40 CET'] });
-    expect(message.actions).toHaveLength(2);
+    expect(message.actions.map((a) => a.id)).toEqual(['approve', 'reject', 'defer']);
   });
 
   it('drops the buttons and seals the message once approved, naming the approver', () => {

@@ -88,6 +88,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
           // Like Slack, the DM channel of a user is the same every time it is opened.
           answer = { ok: true, channel: { id: `D0${String(body.users ?? '').replace(/[^A-Z0-9]/g, '')}` } };
           break;
+        case 'views.open':
+          answer = { ok: true, view: { id: `V0${String(calls.length).padStart(6, '0')}`, type: 'modal' } };
+          break;
         case 'chat.postEphemeral':
           answer = { ok: true, message_ts: nextTs() };
           break;

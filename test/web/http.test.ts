@@ -241,7 +241,7 @@ describeEachStore('web console over HTTP', (db) => {
     expect(await refused.text()).toContain('Your vote was not recorded: Bob Builder is not in the &quot;approvers&quot; group &lt;sic&gt;');
     voteAnswer = { status: 'refused', code: 'PD_VOTE_SEALED', reason: 'already decided' };
     const sealed = await fetch(`${server.url}/cases/${caseId}/votes`, {
-      method: 'POST', headers: { ...FORM, cookie }, body: new URLSearchParams({ csrf, stage: 'approval', decision: 'reject' }).toString(),
+      method: 'POST', headers: { ...FORM, cookie }, body: new URLSearchParams({ csrf, stage: 'approval', decision: 'reject', comment: 'too risky' }).toString(),
     });
     expect(sealed.status).toBe(409);
   });

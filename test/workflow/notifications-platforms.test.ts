@@ -65,7 +65,8 @@ describeEachStore('notification jobs on several platforms', (sctx) => {
     const actionSet = (attachment.content.body as { type: string; actions?: unknown[] }[]).find((b) => b.type === 'ActionSet');
     expect(actionSet?.actions).toMatchObject([
       { type: 'Action.Execute', verb: 'patchdeck.vote', data: { value: `case:${caseId}:approve` }, style: 'positive' },
-      { type: 'Action.Execute', verb: 'patchdeck.vote', data: { value: `case:${caseId}:reject` }, style: 'destructive' },
+      { type: 'Action.ShowCard', title: 'Reject', card: { actions: [{ type: 'Action.Execute', verb: 'patchdeck.vote', data: { value: `case:${caseId}:reject` }, style: 'destructive' }] } },
+      { type: 'Action.ShowCard', title: 'Defer', card: { actions: [{ type: 'Action.Execute', verb: 'patchdeck.defer', data: { value: `case:${caseId}:defer` } }] } },
       { type: 'Action.OpenUrl', url: `https://patchdeck.example.com/cases/${caseId}` },
     ]);
     expect((await storedMessages()).map((r) => [r.platform, r.channel, r.ts])).toEqual([

@@ -69,7 +69,7 @@ describeEachStore('notification jobs', (sctx) => {
     expect(notifier.calls).toHaveLength(1);
     expect(notifier.calls[0]).toMatchObject({ op: 'post', channel: '#cab-escalations' });
     expect(notifier.calls[0]!.message.title).toMatch(/^Approval overdue: /);
-    expect(notifier.calls[0]!.message.actions.map((a) => a.id)).toEqual(['approve', 'reject']);
+    expect(notifier.calls[0]!.message.actions.map((a) => a.id)).toEqual(['approve', 'reject', 'defer']);
     const rows = await storedMessages();
     expect(rows.map((r) => r.purpose)).toEqual(['escalation']);
   });
@@ -87,7 +87,7 @@ describeEachStore('notification jobs', (sctx) => {
     expect(call!.message).toMatchObject({
       kind: 'alert',
       caseId,
-      actions: [{ value: `case:${caseId}:approve` }, { value: `case:${caseId}:reject` }],
+      actions: [{ value: `case:${caseId}:approve` }, { value: `case:${caseId}:reject` }, { value: `case:${caseId}:defer` }],
       link: { url: `https://patchdeck.example.com/cases/${caseId}` },
     });
     const rows = await storedMessages();
@@ -175,7 +175,7 @@ describeEachStore('notification jobs', (sctx) => {
     await handlers[JOB_KINDS.chatPost]!(ctx, job(JOB_KINDS.chatPost, { caseId, purpose: 'alert' }));
     let [row] = await storedMessages();
     expect(row).toMatchObject({ platform: 'console', channel: '#patching', ts: null });
-    expect(JSON.parse(row!.payload).actions).toHaveLength(2);
+    expect(JSON.parse(row!.payload).actions).toHaveLength(3);
     await setCaseState(sctx.store.db, caseId, 'deferred', '2026-11-23T11:00:00.000Z');
     await handlers[JOB_KINDS.chatUpdate]!(ctx, job(JOB_KINDS.chatUpdate, { caseId, purpose: 'alert' }));
     [row] = await storedMessages();

@@ -1,9 +1,10 @@
 import type { App, BlockAction, RespondFn, webApi } from '@slack/bolt';
-import { ACTION_VOTES, parseActionValue } from '../../core/messages.js';
+import { ACTION_VOTES, DEFER_ACTION_ID, parseActionValue, parseDeferActionValue } from '../../core/messages.js';
 import type { CastVoteResult } from '../../workflow/approvals.js';
 import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { publishHome } from './home.js';
+import { openReasonModal } from './modals.js';
 import { personIdForSlackUser } from './my-work.js';
 import { escapeMrkdwn } from './render.js';
 import type { SlackHandlerDeps, SlackServices } from './services.js';
@@ -34,11 +35,44 @@ export function registerSlackActions(app: App, deps: SlackHandlerDeps): void {
   app.action<BlockAction>({ type: 'block_actions', action_id: /^(?!reboot_)/ }, async ({ ack, body, client, respond }) => {
     await ack();
     const action = body.actions[0];
+    // Reject and Defer ask for a reason first: the modal opens now (its trigger_id lasts three seconds), the vote comes with its submission (modals.ts).
+    const form = formOfClick(body);
+    if (form !== null) {
+      if (await openReasonModal(ctx, client, form)) return;
+      tellClicker(ctx, client, respond, body, `:warning: Patchdeck could not open the form. Decide on the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${form.caseId}`);
+      return;
+    }
     const key = action && 'value' in action ? `click:${body.user.id}:${String(action.action_id)}:${String(action.value)}` : null;
     if (work.push(key, () => handleBlockAction(ctx, services, body, client, respond)) === 'full') {
       ctx.logger.warn({ user: body.user.id }, 'Slack click dropped: the face\'s work queue is full');
     }
   });
+}
+
+/** A well-formed Reject (of an approval) or Defer click with a trigger_id: the modal to open, with what it keeps of the click. */
+function formOfClick(body: BlockAction) {
+  const action = body.actions[0];
+  const value = action && 'value' in action && typeof action.value === 'string' ? action.value : null;
+  if (action === undefined || value === null || typeof body.trigger_id !== 'string' || body.trigger_id === '') return null;
+  const vote = action.action_id === 'reject' ? parseActionValue(value) : null;
+  const deferral = action.action_id === DEFER_ACTION_ID ? parseDeferActionValue(value) : null;
+  const kind = vote?.action === 'reject' ? ('reject' as const) : deferral !== null ? ('defer' as const) : null;
+  const caseId = vote?.caseId ?? deferral?.caseId;
+  if (kind === null || caseId === undefined) return null;
+  const ephemeral = body.container?.is_ephemeral === true;
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const ts = ephemeral ? undefined : (body.container?.message_ts ?? body.message?.ts);
+  return {
+    kind,
+    caseId,
+    triggerId: body.trigger_id,
+    context: {
+      value,
+      channel: typeof channel === 'string' ? channel : null,
+      ts: typeof ts === 'string' ? ts : null,
+      home: body.container?.type === 'view' && body.view?.type === 'home',
+    },
+  };
 }
 
 async function handleBlockAction(ctx: WorkflowContext, services: SlackServices, body: BlockAction, client: webApi.WebClient, respond: RespondFn): Promise<void> {

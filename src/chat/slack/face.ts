@@ -7,6 +7,7 @@ import { registerSlackCommands } from './commands.js';
 import { registerSlackHome } from './home.js';
 import { registerSlackRebootActions } from './reboot-actions.js';
 import { createBoltLogger } from './logger.js';
+import { registerSlackModals } from './modals.js';
 import { createSlackNotifier } from './notifier.js';
 import { WORKFLOW_SERVICES, type SlackServices } from './services.js';
 import { registerSlackShortcuts } from './shortcuts.js';
@@ -87,6 +88,7 @@ export function createSlackFace(deps: SlackFaceDeps): SlackFace {
   });
   const handlerDeps = { ctx, services: deps.services ?? WORKFLOW_SERVICES, work };
   registerSlackActions(app, handlerDeps);
+  registerSlackModals(app, handlerDeps);
   registerSlackRebootActions(app, handlerDeps);
   registerSlackCommands(app, handlerDeps);
   registerSlackHome(app, handlerDeps);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { ACTION_VOTES, CASE_MESSAGE_PURPOSES, parseActionValue, type CaseMessagePurpose, type ChatMessage } from '../../core/messages.js';
+import { ACTION_VOTES, CASE_MESSAGE_PURPOSES, parseActionValue, parseDeferActionValue, type CaseMessagePurpose, type ChatMessage } from '../../core/messages.js';
+import { formatInZone } from '../../core/time.js';
 import { findPersonByTeamsId } from '../../core/people.js';
 import type { VoteStage } from '../../core/types.js';
 import { fromJson } from '../../store/json.js';
-import { castVote, quickVoteRefusal, recordVoteRefusal, REPLAYED_CLICK_REASON, type CastVoteInput, type CastVoteResult } from '../../workflow/approvals.js';
+import { castVote, deferCase, quickVoteRefusal, recordVoteRefusal, REPLAYED_CLICK_REASON, type CastVoteInput, type CastVoteResult, type DeferCaseInput } from '../../workflow/approvals.js';
 import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { buildCurrentCaseMessage } from '../../workflow/notifications.js';
@@ -13,7 +14,7 @@ import type { TeamsActivity, TeamsConnector, TeamsInvokeAnswer, TeamsTurn } from
 import { forgetConversation, rememberConversation, rememberTeamsUser } from './conversations.js';
 import { approverUserIds } from './notifier.js';
 import { handleTeamsRebootAction } from './reboot-actions.js';
-import { cardAttachment, renderNoticeCard, renderTeamsCard, TEAMS_VERBS } from './render.js';
+import { cardAttachment, MAX_REASON_CHARS, renderNoticeCard, renderTeamsCard, TEAMS_VERBS } from './render.js';
 
 /** Teams gives an invoke about five seconds; we answer before that, whatever is still running. */
 export const INVOKE_DEADLINE_MS = 4_500;
@@ -29,7 +30,12 @@ const CardActionSchema = z
   })
   .passthrough();
 
-const VoteDataSchema = z.object({ value: z.string() }).passthrough();
+const VoteDataSchema = z.object({ value: z.string(), reason: z.string().optional() }).passthrough();
+/** A Defer form's submit: its value and the inputs Teams adds (`until` is the Input.Date's YYYY-MM-DD). */
+const DeferDataSchema = z.object({ value: z.string(), reason: z.string().optional(), until: z.string().optional() }).passthrough();
+
+/** What a Reject or Defer without a reason is told; the form asks for one, a forged submit may not. */
+export const REASON_REQUIRED = 'say why (a reason is required); open the form again and fill in the reason';
 const RefreshDataSchema = z.object({ caseId: z.number().int().positive(), purpose: z.enum(CASE_MESSAGE_PURPOSES) }).passthrough();
 
 function cardAnswer(card: Record<string, unknown>): TeamsInvokeAnswer {
@@ -162,6 +168,7 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
   }
   // Reboot notice answers (personal chat) are decided by reboot-actions.ts, not as votes.
   if (action.verb === TEAMS_VERBS.reboot) return handleTeamsRebootAction(ctx, activity, action);
+  if (action.verb === TEAMS_VERBS.defer) return handleDefer(deps, turn, action);
   const data = VoteDataSchema.safeParse(action.data);
   const value = data.success ? data.data.value : null;
   const vote = value === null ? null : parseActionValue(value);
@@ -177,12 +184,14 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
   }
   const { stage, decision } = ACTION_VOTES[vote.action];
   const purpose: CaseMessagePurpose = stage === 'approval' ? 'alert' : 'signoff';
+  const reason = (data.success ? data.data.reason ?? '' : '').trim().slice(0, MAX_REASON_CHARS);
   const input: CastVoteInput = {
     caseId: vote.caseId,
     stage,
     personId: actorOf(ctx, activity),
     decision,
     via: 'teams',
+    ...(reason === '' ? {} : { comment: reason }),
     ...(vote.planHash === null ? {} : { planHash: vote.planHash }),
     ...(activity.id === undefined ? {} : { eventId: { platform: 'teams' as const, id: activity.id } }),
   };
@@ -197,6 +206,8 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
     return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, { text: `Not recorded: ${refusal.reason}`, tone: 'attention' }));
   };
   if (activity.id !== undefined && !state.firstSighting(activity.id, nowMs())) return refuseInline({ code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON });
+  // The Reject form asks for a reason; a submit without one (an old card, a forged invoke) is refused.
+  if (vote.action === 'reject' && reason === '') return refuseInline({ code: 'PD_VOTE_NO_REASON', reason: REASON_REQUIRED });
   const quick = await quickVoteRefusal(ctx, input);
   if (quick !== null) return refuseInline(quick);
 
@@ -208,6 +219,60 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
   // A double click still waiting in the queue is the same vote: it is answered the same way.
   state.votePending(aad, vote.caseId, stage);
   return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, RECORDING_NOTICE));
+}
+
+/**
+ * The Defer form's submit: reason and day are checked here (refused inline, audited), the deferral runs
+ * in the work queue like a vote, and its outcome reaches the clicker the same way (card refresh).
+ */
+async function handleDefer(deps: TeamsActionDeps, turn: TeamsTurn, action: { id?: string | undefined; verb: string; data?: unknown }): Promise<TeamsInvokeAnswer> {
+  const { ctx, state } = deps;
+  const { activity } = turn;
+  const data = DeferDataSchema.safeParse(action.data);
+  const parsed = data.success ? parseDeferActionValue(data.data.value) : null;
+  if (!data.success || parsed === null) {
+    return refuse(ctx, activity, 'value_not_recognised', { actionId: action.id ?? action.verb, value: data.success ? data.data.value : JSON.stringify(action.data ?? null), caseId: null });
+  }
+  const clicked = await clickedCard(ctx, activity);
+  if (clicked !== null && clicked.caseId !== parsed.caseId) {
+    return refuse(ctx, activity, 'case_value_mismatch', { actionId: action.id ?? action.verb, value: data.data.value, caseId: parsed.caseId });
+  }
+  const aad = activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown';
+  const reason = (data.data.reason ?? '').trim().slice(0, MAX_REASON_CHARS);
+  const untilDay = (data.data.until ?? '').trim();
+  const input: DeferCaseInput = {
+    caseId: parsed.caseId,
+    personId: actorOf(ctx, activity),
+    reason,
+    via: 'teams',
+    untilDay,
+    ...(parsed.planHash === null ? {} : { planHash: parsed.planHash }),
+  };
+  const refuseInline = async (refusal: { code: string; reason: string }) => {
+    deps.work.push(null, () => recordRefusedChatAction(ctx, { platform: 'teams', actor: input.personId, reason: refusal.code, actionId: 'defer', value: data.data.value.slice(0, AUDITED_VALUE_CHARS), caseId: parsed.caseId }).then(() => undefined));
+    return cardAnswer(await cardForClicker(deps, clicked, parsed.caseId, 'alert', { text: `Not deferred: ${refusal.reason}`, tone: 'attention' }));
+  };
+  if (activity.id !== undefined && !state.firstSighting(activity.id, ctx.clock.now().getTime())) return refuseInline({ code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON });
+  if (reason === '') return refuseInline({ code: 'PD_DEFER_NO_REASON', reason: REASON_REQUIRED });
+  if (untilDay === '') return refuseInline({ code: 'PD_DEFER_BAD_UNTIL', reason: 'pick the day the case asks for approval again' });
+  const queued = deps.work.push(`defer:${aad}:${data.data.value}`, async () => {
+    let notice: ClickNotice;
+    try {
+      const result = await deferCase(ctx, input);
+      notice =
+        result.status === 'refused'
+          ? { text: `Not deferred: ${result.reason}`, tone: 'attention' }
+          : { text: `Deferred${result.until === null ? '' : ` until ${formatInZone(result.until, ctx.config.timezone)}`}.`, tone: 'good' };
+    } catch (error) {
+      ctx.logger.error({ err: (error as Error).message, caseId: input.caseId }, 'Teams deferral failed');
+      notice = { text: `Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${input.caseId}`, tone: 'attention' };
+    }
+    state.voteSettled(aad, input.caseId, 'approval', notice, ctx.clock.now().getTime());
+    scheduleClickedCardUpdate(deps, turn);
+  });
+  if (queued === 'full') return cardAnswer(await cardForClicker(deps, clicked, parsed.caseId, 'alert', { text: 'Not deferred: Patchdeck is busy right now. Try again in a minute.', tone: 'attention' }));
+  state.votePending(aad, parsed.caseId, 'approval');
+  return cardAnswer(await cardForClicker(deps, clicked, parsed.caseId, 'alert', { text: 'Recording your deferral…', tone: 'good' }));
 }
 
 /** The queued part of a vote: count it, keep the outcome for the clicker, then update the clicked card. */
@@ -222,6 +287,10 @@ async function countVote(deps: TeamsActionDeps, turn: TeamsTurn, input: CastVote
     notice = { text: `Patchdeck could not process that click. Check the case in the web console: ${ctx.config.publicUrl.replace(/\/+$/, '')}/cases/${input.caseId}`, tone: 'attention' };
   }
   state.voteSettled(aad, input.caseId, input.stage, notice, ctx.clock.now().getTime());
+  scheduleClickedCardUpdate(deps, turn);
+}
+
+function scheduleClickedCardUpdate(deps: TeamsActionDeps, turn: TeamsTurn): void {
   const replyToId = (turn.activity as { replyToId?: unknown }).replyToId;
   if (typeof replyToId !== 'string') return;
   const clicker = turn.activity.from?.id;

@@ -3,7 +3,13 @@ import type { Severity } from '../../core/types.js';
 import type { TeamsCardAttachment, TeamsOutgoingMessage } from './connector.js';
 
 /** Verbs of our Action.Execute actions; an invoke with any other verb is refused. */
-export const TEAMS_VERBS = { vote: 'patchdeck.vote', refresh: 'patchdeck.refresh', reboot: 'patchdeck.reboot' } as const;
+export const TEAMS_VERBS = { vote: 'patchdeck.vote', refresh: 'patchdeck.refresh', reboot: 'patchdeck.reboot', defer: 'patchdeck.defer' } as const;
+
+/** Ids of the inputs in a Reject or Defer form; Action.Execute sends them beside `value` in its data. */
+export const TEAMS_FORM_INPUTS = { reason: 'reason', until: 'until' } as const;
+
+/** Longest reason a form takes (the workflow keeps at most this much of a comment). */
+export const MAX_REASON_CHARS = 2000;
 
 /** Reboot notice buttons are answered by their own handler (reboot-actions.ts), not as votes. */
 const REBOOT_ACTIONS: ReadonlySet<string> = new Set(REBOOT_ACTION_IDS);
@@ -93,14 +99,17 @@ export function renderTeamsCard(message: ChatMessage, options: TeamsCardOptions 
   }
   if (message.footer !== null) body.push(plainBlock(cut(message.footer, LIMITS.text), { isSubtle: true }, { spacing: 'Medium' }));
 
-  const actions: Record<string, unknown>[] = message.actions.map((action) => ({
-    type: 'Action.Execute',
-    id: action.id,
-    title: action.label,
-    verb: REBOOT_ACTIONS.has(action.id) ? TEAMS_VERBS.reboot : TEAMS_VERBS.vote,
-    data: { value: action.value },
-    style: ACTION_STYLE[action.style],
-  }));
+  const actions: Record<string, unknown>[] = message.actions.map((action) => {
+    const execute = {
+      type: 'Action.Execute',
+      id: action.id,
+      title: action.label,
+      verb: REBOOT_ACTIONS.has(action.id) ? TEAMS_VERBS.reboot : action.form === 'defer' ? TEAMS_VERBS.defer : TEAMS_VERBS.vote,
+      data: { value: action.value },
+      style: ACTION_STYLE[action.style],
+    };
+    return action.form === undefined ? execute : formAction(action.label, action.form, execute);
+  });
   if (message.link !== null && /^https?:\/\//i.test(message.link.url)) {
     actions.push({ type: 'Action.OpenUrl', title: message.link.label, url: message.link.url });
   }
@@ -121,6 +130,34 @@ export function renderTeamsCard(message: ChatMessage, options: TeamsCardOptions 
           },
         }
       : {}),
+  };
+}
+
+/**
+ * A Reject or Defer button: it opens an inline form (Action.ShowCard) whose submit is the Action.Execute
+ * carrying the value (case, action, plan hash); Teams adds the inputs to its data. The server checks
+ * the inputs again: isRequired only guides the client.
+ */
+function formAction(label: string, form: 'reason' | 'defer', execute: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown>[] = [
+    {
+      type: 'Input.Text',
+      id: TEAMS_FORM_INPUTS.reason,
+      label: form === 'defer' ? 'Why defer?' : 'Why reject?',
+      isMultiline: true,
+      maxLength: MAX_REASON_CHARS,
+      isRequired: true,
+      errorMessage: 'Say why (a reason is required).',
+    },
+  ];
+  if (form === 'defer') {
+    body.push({ type: 'Input.Date', id: TEAMS_FORM_INPUTS.until, label: 'Ask for approval again on (team time zone)', isRequired: true, errorMessage: 'Pick the day the case asks again.' });
+  }
+  return {
+    type: 'Action.ShowCard',
+    id: `${String(execute.id)}_form`,
+    title: label,
+    card: { type: 'AdaptiveCard', body, actions: [{ ...execute, title: form === 'defer' ? 'Defer' : 'Reject' }] },
   };
 }
 

@@ -4,7 +4,8 @@ import { TARGET_STATES, type VoteDecision, type VoteStage } from '../../core/typ
 import { getCaseView, type RolloutSummary } from '../../store/queries/cases.js';
 import { listCaseDeployedArtifacts } from '../../store/queries/artifacts.js';
 import { listCaseExposures } from '../../store/queries/web.js';
-import type { CastVoteResult } from '../../workflow/approvals.js';
+import { dayInZone, formatInZone } from '../../core/time.js';
+import { deferCase, type CastVoteResult } from '../../workflow/approvals.js';
 import { describeReviewPage } from '../review-view.js';
 import {
   isBrowserNavigation,
@@ -27,6 +28,8 @@ const OUTCOME_MESSAGES: Record<Outcome, string> = {
 };
 
 const MAX_COMMENT = 2000;
+const DAY_MS = 86_400_000;
+const DEFERRED_FLASH = 'deferred';
 
 /** HTTP status for a refused vote: who may not (403), not now (409), no such case (404). */
 const REFUSAL_STATUS: Record<string, number> = {
@@ -80,11 +83,33 @@ async function renderCasePage(web: WebContext, req: Request, res: Response, case
     mySignoff: myVoteAt('pilot_signoff'),
     approversGroup: web.ctx.config.approvals.approversGroup,
     quorum: web.ctx.config.approvals.quorum,
+    // The defer form's date picker: the earliest day it offers is tomorrow in the team's zone.
+    deferMinDay: dayInZone(new Date(web.ctx.clock.now().getTime() + DAY_MS), web.ctx.config.timezone),
+    timezone: web.ctx.config.timezone,
+    deferredUntil: view.state === 'deferred' ? await deferredUntilOf(web, caseId) : null,
   });
 }
 
+async function deferredUntilOf(web: WebContext, caseId: number): Promise<string | null> {
+  const row = await web.ctx.store.db.selectFrom('cases').select('deferred_until').where('id', '=', caseId).executeTakeFirst();
+  return row?.deferred_until ? formatInZone(row.deferred_until, web.ctx.config.timezone) : null;
+}
+
 function flashFromQuery(value: unknown): Flash | null {
+  if (value === DEFERRED_FLASH) return { tone: 'ok', text: 'The case was deferred: it asks for approval again on the day you picked.' };
   return typeof value === 'string' && Object.hasOwn(OUTCOME_MESSAGES, value) ? { tone: 'ok', text: OUTCOME_MESSAGES[value as Outcome] } : null;
+}
+
+/** The signed-in person, or null after answering (sign-in redirect, 401, or a forged post refused). */
+function voterOrAnswer(web: WebContext, req: Request, res: Response, caseId: number) {
+  const viewer = readViewer(web, req);
+  if (!viewer.person) {
+    if (isBrowserNavigation(req)) res.redirect(303, `/login?next=${encodeURIComponent(`/cases/${caseId}`)}`);
+    else res.status(401).type('text').send('Sign in at /login before voting.\n');
+    return null;
+  }
+  if (refuseForgedPost(web, req, res)) return null;
+  return viewer.person;
 }
 
 export function registerCaseRoutes(app: Application, web: WebContext): void {
@@ -95,13 +120,8 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
 
   app.post('/cases/:id/votes', formBody, async (req, res) => {
     const caseId = parseId(req.params.id, 'case');
-    const viewer = readViewer(web, req);
-    if (!viewer.person) {
-      if (isBrowserNavigation(req)) res.redirect(303, `/login?next=${encodeURIComponent(`/cases/${caseId}`)}`);
-      else res.status(401).type('text').send('Sign in at /login before voting.\n');
-      return;
-    }
-    if (refuseForgedPost(web, req, res)) return;
+    const person = voterOrAnswer(web, req, res, caseId);
+    if (person === null) return;
     const fields = formFields(req);
     const stage = fields.stage;
     const decision = fields.decision;
@@ -112,11 +132,16 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
     if (comment.length > MAX_COMMENT) {
       throw new PatchdeckError('PD_WEB_BAD_VOTE', `The comment is too long (${comment.length} characters; at most ${MAX_COMMENT}).`, { status: 400 });
     }
+    // Rejecting an approval request needs a reason (the dashboard's Reject button lands here without one: the page asks).
+    if (stage === 'approval' && decision === 'reject' && comment === '') {
+      await renderCasePage(web, req, res, caseId, { status: 400, flash: { tone: 'error', text: 'Your vote was not recorded: say why you reject (a reason is required). Write it in the reason field and press Reject again.' } });
+      return;
+    }
     // Who votes comes from the signed session only; the form names the case, stage and decision.
     const result = await web.services.castVote(web.ctx, {
       caseId,
       stage: stage as VoteStage,
-      personId: viewer.person.id,
+      personId: person.id,
       decision: decision as VoteDecision,
       via: 'web',
       ...(comment === '' ? {} : { comment }),
@@ -128,6 +153,36 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
     const status = REFUSAL_STATUS[result.code] ?? 403;
     if (status === 404) throw notFound('case', caseId);
     await renderCasePage(web, req, res, caseId, { status, flash: { tone: 'error', text: `Your vote was not recorded: ${result.reason}` } });
+  });
+
+  app.post('/cases/:id/defer', formBody, async (req, res) => {
+    const caseId = parseId(req.params.id, 'case');
+    const person = voterOrAnswer(web, req, res, caseId);
+    if (person === null) return;
+    const fields = formFields(req);
+    const reason = typeof fields.reason === 'string' ? fields.reason.trim() : '';
+    const until = typeof fields.until === 'string' ? fields.until.trim() : '';
+    const problem =
+      reason === ''
+        ? 'say why the case is deferred (a reason is required)'
+        : reason.length > MAX_COMMENT
+          ? `the reason is too long (${reason.length} characters; at most ${MAX_COMMENT})`
+          : until === ''
+            ? 'pick the day the case asks for approval again'
+            : null;
+    if (problem !== null) {
+      await renderCasePage(web, req, res, caseId, { status: 400, flash: { tone: 'error', text: `The case was not deferred: ${problem}.` } });
+      return;
+    }
+    // The day is the team's (config timezone): deferCase turns it into the start of that day there.
+    const result = await deferCase(web.ctx, { caseId, personId: person.id, reason, via: 'web', untilDay: until });
+    if (result.status === 'deferred') {
+      res.redirect(303, `/cases/${caseId}?vote=${DEFERRED_FLASH}`);
+      return;
+    }
+    const status = result.code.startsWith('PD_DEFER_') ? 400 : REFUSAL_STATUS[result.code] ?? 403;
+    if (status === 404) throw notFound('case', caseId);
+    await renderCasePage(web, req, res, caseId, { status, flash: { tone: 'error', text: `The case was not deferred: ${result.reason}` } });
   });
 
   app.get('/cases/:id/review', async (req, res) => {

@@ -88,15 +88,15 @@ describeEachStore('Slack forged and stale clicks', (sctx) => {
 
   it('refuses a replayed request (same signed body, same trigger_id) and records the vote once', async () => {
     const caseId = await boundCase();
-    // Bob rejects: a replay of a reject would otherwise be a harmless duplicate, so the replay check is what refuses it.
-    const body = formEncodePayload(blockActionsPayload({ userId: 'UBOB', channelId: 'C0PATCH', actionId: 'reject', value: `case:${caseId}:reject:${PLAN}`, triggerId: '111.222.replayed' }));
+    // Bob approves: a replay would otherwise be a harmless duplicate (or refused as sealed), so the replay check is what refuses it.
+    const body = formEncodePayload(blockActionsPayload({ userId: 'UBOB', channelId: 'C0PATCH', actionId: 'approve', value: `case:${caseId}:approve:${PLAN}`, triggerId: '111.222.replayed' }));
     expect((await sendSigned(h!, body, 'application/x-www-form-urlencoded')).status).toBe(200);
     await h!.face.drain();
     expect((await sendSigned(h!, body, 'application/x-www-form-urlencoded')).status).toBe(200);
     await h!.face.drain();
     const told = await h!.fake.waitForCall('chat.postEphemeral');
     expect(String(told.body.text)).toBe(':no_entry: Not recorded: this click was already received once; nothing was changed');
-    expect(await votes()).toMatchObject([{ person: 'bob', decision: 'reject' }]);
+    expect(await votes()).toMatchObject([{ person: 'bob', decision: 'approve' }]);
     expect(await refusals()).toMatchObject([{ actor: 'bob', after: { code: 'PD_VOTE_REPLAYED', eventId: '111.222.replayed' } }]);
   });
 

@@ -49,7 +49,8 @@ describeEachStore('Teams forged and stale clicks', (sctx) => {
       .execute();
   }
   const voteActivity = (aadObjectId: string, value: string, extra: { replyToId?: string } = {}) =>
-    cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId, userId: `29:${aadObjectId}-mri`, verb: 'patchdeck.vote', data: { value }, ...extra });
+    // A Reject is submitted from its form, with the reason typed there.
+    cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId, userId: `29:${aadObjectId}-mri`, verb: 'patchdeck.vote', data: { value, ...(/:reject(:|$)/.test(value) ? { reason: 'Breaks the billing batch' } : {}) }, ...extra });
   const send = async (activity: Record<string, unknown>) => h.send(activity, await h.fake.signToken());
   const refreshFor = async (aadObjectId: string, caseId: number) =>
     cardOf((await send(cardActionActivity({ serviceUrl: h.fake.serviceUrl, aadObjectId, userId: `29:${aadObjectId}-mri`, verb: 'patchdeck.refresh', data: { caseId, purpose: 'alert' }, trigger: 'automatic' }))).body);
@@ -57,7 +58,7 @@ describeEachStore('Teams forged and stale clicks', (sctx) => {
   it('approval buttons carry the plan hash; a click naming the current plan is counted', async () => {
     const caseId = await boundCase();
     const message = await buildCurrentCaseMessage(ctx, caseId, 'alert');
-    expect(message!.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${PLAN}`, `case:${caseId}:reject:${PLAN}`]);
+    expect(message!.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${PLAN}`, `case:${caseId}:reject:${PLAN}`, `case:${caseId}:defer:${PLAN}`]);
     await send(voteActivity('aad-bob', `case:${caseId}:approve:${PLAN}`));
     await h.face.drain();
     expect(await votes()).toMatchObject([{ person: 'bob', plan_hash: PLAN, via: 'teams' }]);
