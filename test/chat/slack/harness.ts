@@ -120,3 +120,50 @@ export function sendEvent(h: Harness, eventId: string, event: Record<string, unk
 export function appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Record<string, unknown> {
   return { type: 'app_home_opened', user: userId, channel: 'D0HOME', tab, event_ts: `${NOW_SECONDS}.000100` };
 }
+
+/**
+ * A modal's view_submission, as Slack sends it when the user presses the modal's submit button:
+ * `fields` are the inputs by block id (each block's single element shares its id), typed as Slack
+ * reports them (`value` for text, `selected_date` for a date picker).
+ */
+export function viewSubmissionPayload(submit: {
+  userId: string;
+  callbackId: string;
+  privateMetadata: string;
+  fields: Record<string, { value: string } | { selected_date: string }>;
+  triggerId?: string;
+}): Record<string, unknown> {
+  const values = Object.fromEntries(
+    Object.entries(submit.fields).map(([id, field]) => [id, { [id]: 'value' in field ? { type: 'plain_text_input', value: field.value } : { type: 'datepicker', selected_date: field.selected_date } }]),
+  );
+  return {
+    type: 'view_submission',
+    team: { id: 'T0PATCH', domain: 'example' },
+    user: { id: submit.userId, username: submit.userId.toLowerCase(), name: submit.userId.toLowerCase(), team_id: 'T0PATCH' },
+    api_app_id: 'A0PATCHDECK',
+    token: 'legacy-verification-token',
+    trigger_id: submit.triggerId ?? `1234567890.${Math.floor(Math.random() * 1e12)}.view`,
+    view: {
+      id: 'V0MODAL',
+      team_id: 'T0PATCH',
+      type: 'modal',
+      callback_id: submit.callbackId,
+      private_metadata: submit.privateMetadata,
+      title: { type: 'plain_text', text: 'Patchdeck' },
+      blocks: [],
+      close: null,
+      submit: null,
+      state: { values },
+      hash: '1795000000.abcdef',
+      app_id: 'A0PATCHDECK',
+      bot_id: 'B0PATCHDECK',
+      root_view_id: 'V0MODAL',
+      previous_view_id: null,
+      clear_on_close: false,
+      notify_on_close: false,
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
