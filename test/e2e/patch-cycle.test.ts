@@ -65,7 +65,7 @@ function fleet() {
   ];
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -228,5 +228,5 @@ describeEachStore('end to end: the whole patch cycle', (s) => {
     } finally {
       await server.stop();
     }
-  });
+  }, 180_000); // a functional test, not a timed one: generous under a loaded CI machine
 });
