@@ -70,17 +70,18 @@ describeEachStore('Slack acknowledgements', (sctx) => {
   it('records one vote for a triple click and says nothing to the clicker', async () => {
     gated.open();
     const caseId = await insertCase(sctx.store.db);
-    const click = () => sendInteraction(h!, blockActionsPayload({ userId: 'UALICE', channelId: 'C0PATCH', actionId: 'reject', value: `case:${caseId}:reject` }));
+    // Approve: Reject opens a modal first (modals.test.ts), so it is not a one-click vote.
+    const click = () => sendInteraction(h!, blockActionsPayload({ userId: 'UALICE', channelId: 'C0PATCH', actionId: 'approve', value: `case:${caseId}:approve` }));
     const answers = await Promise.all([click(), click(), click()]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     await h!.face.drain();
     // Clicks still waiting in the queue when their twin arrived were dropped; the rest were duplicates.
     expect(gated.calls.length).toBeGreaterThanOrEqual(1);
     // A redelivery marked as Slack's retry, after the vote is in, records nothing either.
-    const retried = formEncodePayload(blockActionsPayload({ userId: 'UALICE', channelId: 'C0PATCH', actionId: 'reject', value: `case:${caseId}:reject` }));
+    const retried = formEncodePayload(blockActionsPayload({ userId: 'UALICE', channelId: 'C0PATCH', actionId: 'approve', value: `case:${caseId}:approve` }));
     expect((await sendSigned(h!, retried, 'application/x-www-form-urlencoded', { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(200);
     await h!.face.drain();
-    expect(await votes()).toMatchObject([{ case_id: caseId, person: 'alice', decision: 'reject' }]);
+    expect(await votes()).toMatchObject([{ case_id: caseId, person: 'alice', decision: 'approve' }]);
     expect((await listAudit(sctx.store.db)).filter((a) => a.action === 'vote.cast')).toHaveLength(1);
     expect(h!.fake.callsTo('chat.postEphemeral')).toEqual([]);
   });

@@ -202,6 +202,7 @@ describeEachStore('Slack face', (sctx) => {
       expect(blocks.find((b) => b.type === 'actions')!.elements!.map((e) => [e.action_id, e.value])).toEqual([
         ['approve', `case:${caseId}:approve`],
         ['reject', `case:${caseId}:reject`],
+        ['defer', `case:${caseId}:defer`],
       ]);
       const [stored] = await sctx.store.db.selectFrom('chat_messages').selectAll().execute();
       expect(stored).toMatchObject({ platform: 'slack', channel: 'C0FAKE0001', ts: '1795000000.000001' });
