@@ -150,6 +150,14 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<
   if (env.TEAMS_APP_PASSWORD) teams.appPassword = env.TEAMS_APP_PASSWORD;
   if (env.TEAMS_TENANT_ID) teams.tenantId = env.TEAMS_TENANT_ID;
   out.teams = teams;
+  const rawAuth = (raw.web as { auth?: { oidc?: unknown } } | undefined)?.auth;
+  if (env.PATCHDECK_OIDC_CLIENT_SECRET && typeof rawAuth?.oidc === 'object' && rawAuth.oidc !== null) {
+    const web = { ...(raw.web as Record<string, unknown>) };
+    const auth: Record<string, unknown> = { ...rawAuth };
+    auth.oidc = { ...(rawAuth.oidc as Record<string, unknown>), clientSecret: env.PATCHDECK_OIDC_CLIENT_SECRET };
+    web.auth = auth;
+    out.web = web;
+  }
   return out;
 }
 

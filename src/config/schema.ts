@@ -26,6 +26,8 @@ export const FeedConfigSchema = z.object({
   schedule: z.string().default('17 * * * *'),
 });
 
+export const WEB_AUTH_MODES = ['demo', 'oidc'] as const;
+
 export const PersonSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case id such as "alice"'),
   name: z.string(),
@@ -34,6 +36,8 @@ export const PersonSchema = z.object({
   /** Microsoft Entra (AAD) object id of the person's Teams account. */
   teams: z.string().optional(),
   email: z.string().optional(),
+  /** The `sub` claim of the person's account at the OpenID Connect provider; matched before email. */
+  oidcSubject: z.string().min(1).optional(),
 });
 
 export const RouteSchema = z.object({
@@ -332,7 +336,39 @@ export const ConfigSchema = z.object({
       channels: z.record(z.string(), z.string()).default({}),
     })
     .default({ channels: {} }),
-  web: z.object({ sessionSecret: z.string().min(16).optional() }).default({}),
+  web: z
+    .object({
+      sessionSecret: z.string().min(16).optional(),
+      auth: z
+        .object({
+          /** `demo`: pick a configured person (not authentication); `oidc`: sign in at an OpenID Connect provider. */
+          mode: z.enum(WEB_AUTH_MODES).default('demo'),
+          /** A critical vote confirmed on the web needs a sign-in at the provider no older than this (oidc mode). */
+          reauthMaxAge: duration.default('5m'),
+          oidc: z
+            .object({
+              issuer: z.string().url(),
+              clientId: z.string().min(1),
+              /** Also from PATCHDECK_OIDC_CLIENT_SECRET; absent: a public client (PKCE only). */
+              clientSecret: z.string().min(1).optional(),
+              /** Where the provider sends the browser back; absent: `<publicUrl>/login/callback`. Register it at the provider. */
+              redirectUrl: z.string().url().optional(),
+              /** Plain-http issuers are refused unless this is set (tests and local providers on loopback). */
+              allowHttpIssuer: z.boolean().default(false),
+            })
+            .optional(),
+        })
+        .default({ mode: 'demo', reauthMaxAge: '5m' })
+        .refine((auth) => auth.mode !== 'oidc' || auth.oidc !== undefined, {
+          message: 'mode "oidc" needs web.auth.oidc with issuer and clientId',
+          path: ['oidc'],
+        })
+        .refine((auth) => auth.oidc === undefined || auth.oidc.allowHttpIssuer || auth.oidc.issuer.startsWith('https:'), {
+          message: 'the issuer must be an https URL (set allowHttpIssuer only for a provider on loopback in tests)',
+          path: ['oidc', 'issuer'],
+        }),
+    })
+    .default({ auth: { mode: 'demo', reauthMaxAge: '5m' } }),
   inventory: z
     .object({
       /** A managed or unmanaged host not seen by any import or scan for this many days is listed as stale. */

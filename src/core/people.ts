@@ -7,6 +7,8 @@ export interface PersonRecord {
   /** Microsoft Entra object id of their Teams account. */
   teams?: string | undefined;
   email?: string | undefined;
+  /** `sub` of their account at the web console's OpenID Connect provider. */
+  oidcSubject?: string | undefined;
 }
 
 export function findPersonById(people: readonly PersonRecord[], id: string): PersonRecord | null {
@@ -23,4 +25,16 @@ export function findPersonByTeamsId(people: readonly PersonRecord[], aadObjectId
 
 export function isInGroup(person: PersonRecord, group: string): boolean {
   return person.groups.includes(group);
+}
+
+/**
+ * The person an OpenID Connect identity belongs to: by `oidcSubject` first (stable at the provider),
+ * else by a verified email (case does not count). Null: not a Patchdeck person.
+ */
+export function findPersonByOidcIdentity(people: readonly PersonRecord[], identity: { subject: string; email: string | null; emailVerified: boolean }): PersonRecord | null {
+  const bySubject = people.find((p) => p.oidcSubject !== undefined && p.oidcSubject === identity.subject);
+  if (bySubject) return bySubject;
+  if (identity.email === null || !identity.emailVerified) return null;
+  const email = identity.email.toLowerCase();
+  return people.find((p) => p.oidcSubject === undefined && p.email !== undefined && p.email.toLowerCase() === email) ?? null;
 }

@@ -6,7 +6,7 @@ import { castVote } from '../workflow/approvals.js';
 import type { WorkflowContext } from '../workflow/context.js';
 import { buildReview } from '../workflow/reviews.js';
 import { createViewRenderer, VIEWS_DIR } from './render.js';
-import { registerAuthRoutes } from './routes/auth.js';
+import { createWebAuth, registerAuthRoutes } from './routes/auth.js';
 import { registerCaseRoutes } from './routes/cases.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerCveRoutes } from './routes/cves.js';
@@ -23,6 +23,8 @@ export interface WebAppDeps {
   beforeRoutes?: (app: Application) => void;
   /** The workflow services behind the pages; tests may replace them. */
   services?: Partial<WebServices>;
+  /** The fetch the OpenID Connect client uses (default: the global one). */
+  oidcFetch?: typeof fetch;
 }
 
 // Pages use no scripts and no inline styles; forms post only to this site.
@@ -54,6 +56,7 @@ export function createWebApp(deps: WebAppDeps): Application {
       now: () => ctx.clock.now(),
     }),
     services: { castVote, buildReview, ...deps.services },
+    auth: createWebAuth(ctx.config, deps.oidcFetch),
   };
 
   const app = express();

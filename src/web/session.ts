@@ -2,16 +2,28 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 
 /**
- * The console's demo sign-in: a cookie holding who signed in and the session's CSRF token, signed with
- * HMAC-SHA256 so it cannot be forged or edited. It is NOT authentication: anyone who reaches the login
- * page may pick any configured person. Anonymous visitors get a session too (person null), so the
- * login form itself carries a CSRF token.
+ * The console's session: a cookie holding who signed in, how, when they last proved it at the identity
+ * provider and the session's CSRF token, signed with HMAC-SHA256 so it cannot be forged or edited.
+ * In `demo` mode the person was merely picked (not authentication); in `oidc` mode `authTime` is the
+ * provider's `auth_time`. Anonymous visitors get a session too (person null), so forms carry a CSRF token.
  */
 export interface WebSession {
   personId: string | null;
   csrf: string;
   /** Milliseconds since the epoch, from the workflow clock. */
   issuedAt: number;
+  /** The session ends here (ms since the epoch), whatever the cookie's Max-Age says. */
+  expiresAt: number;
+  /** How the person signed in; null for an anonymous session. */
+  method: 'demo' | 'oidc' | null;
+  /** When the person last authenticated at the provider (ms since the epoch); null unless `method` is oidc. */
+  authTime: number | null;
+}
+
+export interface SessionIdentity {
+  personId: string | null;
+  method?: 'demo' | 'oidc';
+  authTime?: number;
 }
 
 export const SESSION_COOKIE = 'pd_session';
@@ -21,7 +33,13 @@ export interface SessionManager {
   /** The valid session the request carries, or null (absent, tampered with, expired). */
   read(req: Request): WebSession | null;
   /** Writes a new session cookie (a fresh CSRF token each time: sign-in rotates it). */
-  issue(res: Response, personId: string | null): WebSession;
+  issue(res: Response, identity: SessionIdentity): WebSession;
+  /** Writes a short-lived signed cookie (e.g. a sign-in in progress); `maxAgeMs` bounds it. */
+  seal(res: Response, name: string, value: unknown, maxAgeMs: number): void;
+  /** The value of a cookie written by `seal`, or null (absent, tampered with, expired). */
+  unseal(req: Request, name: string): unknown;
+  /** Deletes a cookie written by `seal`. */
+  clear(res: Response, name: string): void;
   /** The request's session, or a new anonymous one written to the response. */
   ensure(req: Request, res: Response): WebSession;
   /** Constant-time comparison of a submitted form token with the session's. */
@@ -39,30 +57,42 @@ export function createSessionManager(options: SessionOptions): SessionManager {
   const key = options.secret !== undefined ? Buffer.from(options.secret, 'utf8') : randomBytes(32);
   const sign = (body: string) => createHmac('sha256', key).update(body).digest();
 
-  const encode = (session: WebSession): string => {
-    const body = `v1.${Buffer.from(JSON.stringify(session), 'utf8').toString('base64url')}`;
-    return `${body}.${sign(body).toString('base64url')}`;
+  // The cookie name is signed too, so a value sealed for one cookie cannot be replayed as another.
+  const encode = (name: string, value: unknown): string => {
+    const body = `v2.${Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')}`;
+    return `${body}.${sign(`${name}:${body}`).toString('base64url')}`;
   };
 
-  const decode = (value: string): WebSession | null => {
+  const verified = (name: string, value: string): unknown => {
     const cut = value.lastIndexOf('.');
-    if (cut <= 0 || !value.startsWith('v1.')) return null;
+    if (cut <= 0 || !value.startsWith('v2.')) return null;
     const body = value.slice(0, cut);
     const given = Buffer.from(value.slice(cut + 1), 'base64url');
-    const expected = sign(body);
+    const expected = sign(`${name}:${body}`);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(body.slice(3), 'base64url').toString('utf8'));
+      return JSON.parse(Buffer.from(body.slice(3), 'base64url').toString('utf8')) as unknown;
     } catch {
       return null;
     }
+  };
+
+  const decode = (value: string): WebSession | null => {
+    const parsed = verified(SESSION_COOKIE, value);
     if (typeof parsed !== 'object' || parsed === null) return null;
-    const { personId, csrf, issuedAt } = parsed as Record<string, unknown>;
-    if ((personId !== null && typeof personId !== 'string') || typeof csrf !== 'string' || typeof issuedAt !== 'number') return null;
-    const age = options.now().getTime() - issuedAt;
-    if (age > SESSION_MAX_AGE_MS || age < -SESSION_MAX_AGE_MS) return null;
-    return { personId, csrf, issuedAt };
+    const { personId, csrf, issuedAt, expiresAt, method, authTime } = parsed as Record<string, unknown>;
+    if ((personId !== null && typeof personId !== 'string') || typeof csrf !== 'string' || typeof issuedAt !== 'number' || typeof expiresAt !== 'number') return null;
+    if (method !== null && method !== 'demo' && method !== 'oidc') return null;
+    if (authTime !== null && typeof authTime !== 'number') return null;
+    const now = options.now().getTime();
+    if (now >= expiresAt || issuedAt - now > SESSION_MAX_AGE_MS) return null;
+    return { personId, csrf, issuedAt, expiresAt, method, authTime };
+  };
+
+  const attributes = (maxAgeMs: number): string => {
+    const list = ['Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${Math.max(0, Math.floor(maxAgeMs / 1000))}`];
+    if (options.secureCookie) list.push('Secure');
+    return list.join('; ');
   };
 
   const read = (req: Request): WebSession | null => {
@@ -70,18 +100,38 @@ export function createSessionManager(options: SessionOptions): SessionManager {
     return raw === null ? null : decode(raw);
   };
 
-  const issue = (res: Response, personId: string | null): WebSession => {
-    const session: WebSession = { personId, csrf: randomBytes(24).toString('base64url'), issuedAt: options.now().getTime() };
-    const attributes = ['Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_MAX_AGE_MS / 1000}`];
-    if (options.secureCookie) attributes.push('Secure');
-    res.append('Set-Cookie', `${SESSION_COOKIE}=${encode(session)}; ${attributes.join('; ')}`);
+  const issue = (res: Response, identity: SessionIdentity): WebSession => {
+    const now = options.now().getTime();
+    const session: WebSession = {
+      personId: identity.personId,
+      csrf: randomBytes(24).toString('base64url'),
+      issuedAt: now,
+      expiresAt: now + SESSION_MAX_AGE_MS,
+      method: identity.personId === null ? null : (identity.method ?? 'demo'),
+      authTime: identity.personId !== null && identity.method === 'oidc' ? (identity.authTime ?? null) : null,
+    };
+    res.append('Set-Cookie', `${SESSION_COOKIE}=${encode(SESSION_COOKIE, session)}; ${attributes(SESSION_MAX_AGE_MS)}`);
     return session;
   };
 
   return {
     read,
     issue,
-    ensure: (req, res) => read(req) ?? issue(res, null),
+    seal(res, name, value, maxAgeMs) {
+      const sealed = { value, expiresAt: options.now().getTime() + maxAgeMs };
+      res.append('Set-Cookie', `${name}=${encode(name, sealed)}; ${attributes(maxAgeMs)}`);
+    },
+    unseal(req, name) {
+      const raw = readCookie(req, name);
+      const sealed = raw === null ? null : verified(name, raw);
+      if (typeof sealed !== 'object' || sealed === null) return null;
+      const { value, expiresAt } = sealed as { value?: unknown; expiresAt?: unknown };
+      return typeof expiresAt === 'number' && options.now().getTime() < expiresAt ? (value ?? null) : null;
+    },
+    clear(res, name) {
+      res.append('Set-Cookie', `${name}=; ${attributes(0)}`);
+    },
+    ensure: (req, res) => read(req) ?? issue(res, { personId: null }),
     checkCsrf(session, submitted) {
       if (typeof submitted !== 'string' || submitted.length === 0) return false;
       const a = Buffer.from(submitted, 'utf8');

@@ -5,6 +5,7 @@ import type { Review } from '../core/review.js';
 import { PatchdeckError } from '../core/errors.js';
 import type { CastVoteInput, CastVoteResult } from '../workflow/approvals.js';
 import type { WorkflowContext } from '../workflow/context.js';
+import type { OidcClient } from './oidc.js';
 import type { ViewRenderer } from './render.js';
 import type { SessionManager, WebSession } from './session.js';
 
@@ -21,6 +22,18 @@ export interface WebContext {
   views: ViewRenderer;
   sessions: SessionManager;
   services: WebServices;
+  auth: WebAuth;
+}
+
+/** How people sign in to the console (config `web.auth`). */
+export interface WebAuth {
+  mode: 'demo' | 'oidc';
+  /** Set in `oidc` mode. */
+  oidc: OidcClient | null;
+  /** The callback path of the redirect URL (oidc mode). */
+  callbackPath: string;
+  /** How old a provider sign-in may be for a critical vote (config `web.auth.reauthMaxAge`). */
+  reauthMaxAgeMs: number;
 }
 
 export interface Viewer {

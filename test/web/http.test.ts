@@ -181,7 +181,7 @@ describeEachStore('web console over HTTP', (db) => {
     expect(html).toContain('no real authentication yet');
     expect(html).toContain('Alice Example');
     const cookie = await signIn(server.url, 'alice');
-    expect(cookie).toMatch(/^pd_session=v1\./);
+    expect(cookie).toMatch(/^pd_session=v2\./);
     const page = await (await fetch(`${server.url}/`, { headers: { cookie } })).text();
     expect(page).toContain('Signed in as <strong>Alice Example</strong>');
   });
