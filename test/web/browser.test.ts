@@ -122,6 +122,11 @@ const skipReason = chromiumUnavailableReason();
       const alert = page.locator('article.message').first();
       expect(await alert.locator('h3').textContent()).toContain('OpenSSL vulnerabilities');
       await alert.getByRole('button', { name: 'Reject' }).click();
+      // A reject needs a reason: the dashboard's button lands on the case page, which asks for it.
+      await page.waitForURL(new RegExp(`/cases/${caseId}/votes`));
+      expect(await page.locator('.flash-error').textContent()).toContain('say why you reject (a reason is required)');
+      await page.getByLabel('Comment').fill('Breaks the billing batch.');
+      await page.getByRole('button', { name: 'Reject', exact: true }).click();
       await page.waitForURL(new RegExp(`/cases/${caseId}\\?vote=rejected`));
       expect(await page.locator('table.votes tbody tr').first().textContent()).toMatch(/Carol Checker\s*approval\s*reject\s*web/);
     });

@@ -71,7 +71,7 @@ describeEachStore('re-posting an approval request after its plan changed', (s) =
   it('posts a fresh alert per platform for the new plan, and rewrites the old messages as replaced without buttons', async () => {
     const { ctx, caseId, hostIds, first, slack, teams, run } = await setup();
     await run(JOB_KINDS.chatPost, { caseId, purpose: 'alert' });
-    expect(slack.calls[0]!.message.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${first}`, `case:${caseId}:reject:${first}`]);
+    expect(slack.calls[0]!.message.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${first}`, `case:${caseId}:reject:${first}`, `case:${caseId}:defer:${first}`]);
     expect((await rows()).map((r) => [r.platform, r.plan_hash, r.superseded_at])).toEqual([['slack', first, null], ['teams', first, null]]);
     await castVote(ctx, { caseId, stage: 'approval', personId: 'alice', decision: 'approve', via: 'slack', planHash: first });
 
@@ -81,7 +81,7 @@ describeEachStore('re-posting an approval request after its plan changed', (s) =
     for (const platform of [slack, teams]) {
       expect(platform.calls.map((c) => c.op)).toEqual(['post', 'post', 'update']);
       const [, repost, replaced] = platform.calls;
-      expect(repost!.message.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${hash}`, `case:${caseId}:reject:${hash}`]);
+      expect(repost!.message.actions.map((a) => a.value)).toEqual([`case:${caseId}:approve:${hash}`, `case:${caseId}:reject:${hash}`, `case:${caseId}:defer:${hash}`]);
       // The old message is updated where it was posted, keeps its content, loses its buttons and its (void) votes.
       expect(replaced!.ts).toBe(platform.calls === slack.calls ? 'slack-1' : 'teams-1');
       expect(replaced!.message.actions).toEqual([]);
