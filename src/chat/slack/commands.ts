@@ -72,6 +72,8 @@ export function parseSlashCommand(rawText: string): SlashCommand {
       const caseId = parseId(rest[0]);
       if (caseId === null) return idUsage(`${sub} 12`);
       const reason = rest.slice(1).join(' ').trim();
+      // A rejection says why, here as on the buttons' forms and the web.
+      if (sub === 'reject' && reason === '') return { kind: 'usage', message: 'Say why you reject. Write it as `/patchdeck reject 12 the reason`' };
       return { kind: 'vote', caseId, decision: sub, reason: reason === '' ? null : reason };
     }
     case 'defer': {

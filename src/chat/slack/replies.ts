@@ -54,7 +54,7 @@ const HOME_BLOCKS_LIMIT = 100;
 export const COMMAND_USAGE = [
   '`/patchdeck status`: open cases by severity and how many are overdue',
   '`/patchdeck case 12`: one case, with its buttons if it awaits approval',
-  '`/patchdeck approve 12` or `/patchdeck reject 12 [reason]`: vote on case 12',
+  '`/patchdeck approve 12` or `/patchdeck reject 12 the reason`: vote on case 12 (a reject says why)',
   '`/patchdeck defer 12 until 2026-12-01 reason…`: park case 12 (approvers only)',
   '`/patchdeck rollout 7`: progress of rollout 7',
   '`/patchdeck mine`: cases awaiting your vote and rollouts you started',

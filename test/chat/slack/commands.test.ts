@@ -32,6 +32,8 @@ describe('parseSlashCommand', () => {
     ['defer 12 until tomorrow because', /"tomorrow" is not a date/],
     ['defer 12 until 2026-02-30 because', /"2026-02-30" is not a date/],
     ['defer 12 until 2026-12-01', /Say why/],
+    ['reject 12', /Say why you reject\. Write it as `\/patchdeck reject 12 the reason`/],
+    ['reject 12    ', /Say why you reject/],
   ])('answers %j with how to write it', (text, message) => {
     const parsed = parseSlashCommand(text);
     expect(parsed.kind).toBe('usage');
