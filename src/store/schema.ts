@@ -132,6 +132,26 @@ export interface VotesTable {
   void_reason: Generated<string | null>;
 }
 
+/** A chat vote waiting for its voter to sign in again on the web (migration 0016). */
+export interface PendingVotesTable {
+  id: Generated<number>;
+  case_id: number;
+  stage: string;
+  person: string;
+  decision: string;
+  via: string;
+  comment: string | null;
+  plan_hash: string | null;
+  /** SHA-256 (hex) of the confirmation link's token; the token itself is never stored. */
+  token_hash: string;
+  /** `pending_reauth`, `confirmed` or `void`. */
+  status: string;
+  created_at: string;
+  expires_at: string;
+  resolved_at: string | null;
+  void_reason: string | null;
+}
+
 export interface RolloutsTable {
   id: Generated<number>;
   case_id: number;
@@ -369,6 +389,7 @@ export interface Database {
   exposures: ExposuresTable;
   cases: CasesTable;
   votes: VotesTable;
+  pending_votes: PendingVotesTable;
   rollouts: RolloutsTable;
   rollout_targets: RolloutTargetsTable;
   chat_messages: ChatMessagesTable;

@@ -8,6 +8,7 @@ import { buildReview } from '../workflow/reviews.js';
 import { createViewRenderer, VIEWS_DIR } from './render.js';
 import { createWebAuth, registerAuthRoutes } from './routes/auth.js';
 import { registerCaseRoutes } from './routes/cases.js';
+import { registerConfirmRoutes } from './routes/confirm.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerCveRoutes } from './routes/cves.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
@@ -76,6 +77,7 @@ export function createWebApp(deps: WebAppDeps): Application {
   app.use('/static', express.static(path.join(VIEWS_DIR, 'static'), { index: false, maxAge: '1h', fallthrough: true }));
 
   registerAuthRoutes(app, web);
+  registerConfirmRoutes(app, web);
   registerDashboardRoutes(app, web);
   registerCaseRoutes(app, web);
   registerRolloutRoutes(app, web);

@@ -21,6 +21,7 @@ import { lockCase, moveCase } from './case-transitions.js';
 import { claimChatEventIn } from './chat-events.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import { createPendingVoteIn, PENDING_VOTE_TTL_MS } from './reauth.js';
 
 export interface CastVoteInput {
   caseId: number;
@@ -37,6 +38,8 @@ export interface CastVoteInput {
    * `chat_event_receipts` in the vote's transaction, so a replayed request changes nothing.
    */
   eventId?: { platform: 'slack' | 'teams'; id: string };
+  /** Set by confirmPendingVote (reauth.ts): the chat voter has just signed in again on the web. */
+  reauthenticated?: boolean;
 }
 
 export type CastVoteResult =
@@ -52,6 +55,8 @@ const CHAT_CHANNELS: ReadonlySet<Channel> = new Set(['slack', 'teams']);
 /** What a chat user is told about a button of an older plan: the newer message is in the same conversation. */
 export const STALE_PLAN_CHAT_REASON = 'the plan changed since this message was posted; use the new message';
 export const REPLAYED_CLICK_REASON = 'this click was already received once; nothing was changed';
+/** A chat vote kept as pending_reauth: faces relay its reason (the confirmation link) to the voter only. */
+export const REAUTH_PENDING_CODE = 'PD_VOTE_REAUTH_PENDING';
 
 type CaseRow = NonNullable<Awaited<ReturnType<typeof lockCase>>>;
 
@@ -162,12 +167,16 @@ function voteAttempt(input: CastVoteInput): RefusalAttempt {
  * state change (its reason says how the tally decided) and the jobs it causes.
  */
 export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Promise<CastVoteResult> {
+  return ctx.store.transaction((trx) => castVoteIn(trx, ctx, input));
+}
+
+/** castVote inside the caller's transaction (a confirmed re-auth vote commits with its pending row). */
+export async function castVoteIn(trx: Executor, ctx: WorkflowContext, input: CastVoteInput): Promise<CastVoteResult> {
   const comment = input.comment?.trim() ? input.comment.trim().slice(0, MAX_COMMENT) : null;
   // A refusal is audited in the vote's own transaction: one commit per click, whatever the outcome.
-  return ctx.store.transaction(async (trx): Promise<CastVoteResult> => {
-    const result = await decideVote(trx);
-    return result.status === 'refused' ? auditRefusalIn(trx, ctx, voteAttempt(input), result) : result;
-  });
+  // A vote kept for re-authentication is audited as vote.pending_reauth instead (reauth.ts).
+  const result = await decideVote(trx);
+  return result.status === 'refused' && result.code !== REAUTH_PENDING_CODE ? auditRefusalIn(trx, ctx, voteAttempt(input), result) : result;
 
   async function decideVote(trx: Executor): Promise<CastVoteResult> {
     if (input.eventId !== undefined && !(await claimChatEventIn(trx, ctx, { platform: input.eventId.platform, eventId: input.eventId.id }))) {
@@ -203,7 +212,16 @@ export async function castVote(ctx: WorkflowContext, input: CastVoteInput): Prom
     const stageOutcome = evaluation.tally.outcome;
     const outcome = input.stage === 'pilot_signoff' && stageOutcome === 'approved' ? 'signed_off' : stageOutcome;
     if (evaluation.duplicate) return { status: 'recorded', outcome, caseState: caseRow.state as CaseState };
-    if (input.stage === 'approval' && rule.requireReauth && CHAT_CHANNELS.has(input.via)) {
+    if (input.stage === 'approval' && rule.requireReauth && CHAT_CHANNELS.has(input.via) && input.reauthenticated !== true) {
+      // With a real identity provider the vote waits for a fresh sign-in; the demo sign-in proves nothing, so it is refused.
+      if (ctx.config.web.auth.mode === 'oidc') {
+        const pending = await createPendingVoteIn(trx, ctx, { caseId, stage: input.stage, personId: input.personId, decision: input.decision, via: input.via, comment, planHash: subject.planHash ?? null, ruleLabel: rule.label });
+        return {
+          status: 'refused',
+          code: REAUTH_PENDING_CODE,
+          reason: `not counted yet: ${rule.label} needs you to sign in again for this decision. Confirm your vote within ${PENDING_VOTE_TTL_MS / 60_000} minutes at ${pending.url}`,
+        };
+      }
       return {
         status: 'refused',
         code: 'PD_VOTE_REAUTH_REQUIRED',
