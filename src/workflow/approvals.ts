@@ -219,7 +219,7 @@ export async function castVoteIn(trx: Executor, ctx: WorkflowContext, input: Cas
         return {
           status: 'refused',
           code: REAUTH_PENDING_CODE,
-          reason: `not counted yet: ${rule.label} needs you to sign in again for this decision. Confirm your vote within ${PENDING_VOTE_TTL_MS / 60_000} minutes at ${pending.url}`,
+          reason: `${rule.label} needs you to sign in again for this decision, so the vote is not counted yet. Confirm it within ${PENDING_VOTE_TTL_MS / 60_000} minutes at ${pending.url}`,
         };
       }
       return {

@@ -57,7 +57,7 @@ describeEachStore('critical votes confirmed by a fresh sign-in', (s) => {
     const reply = slack.callsTo('chat.postEphemeral').at(-1)!;
     expect(reply.body).toMatchObject({ user: userId });
     const text = String(reply.body.text);
-    expect(text).toContain('not counted yet: rule 1 needs you to sign in again for this decision');
+    expect(text).toMatch(/^:no_entry: Not recorded: rule 1 needs you to sign in again for this decision, so the vote is not counted yet. Confirm it within 30 minutes at http/);
     return /http:\/\/patchdeck\.test(\/approvals\/confirm\/[A-Za-z0-9_-]+)/.exec(text)![1]!;
   };
 
