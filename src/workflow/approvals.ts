@@ -21,7 +21,7 @@ import { lockCase, moveCase } from './case-transitions.js';
 import { claimChatEventIn } from './chat-events.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
-import { createPendingVoteIn, PENDING_VOTE_TTL_MS } from './reauth.js';
+import { createPendingVoteIn, PENDING_VOTE_TTL_MS, voidPendingVotesIn } from './reauth.js';
 
 export interface CastVoteInput {
   caseId: number;
@@ -439,6 +439,7 @@ export async function refreshApprovalPlan(trx: Executor, ctx: WorkflowContext, c
       .execute();
   }
   await trx.updateTable('cases').set({ plan_hash: hash, approval_requested_at: now, approval_expired_at: null, updated_at: now }).where('id', '=', caseId).execute();
+  const voidedPending = await voidPendingVotesIn(trx, ctx, caseId, voidReason);
   const voided = counted.map((v) => v.person);
   await recordChange(trx, ctx, {
     audit: [
@@ -448,7 +449,7 @@ export async function refreshApprovalPlan(trx: Executor, ctx: WorkflowContext, c
         subjectType: 'case',
         subjectId: caseId,
         before: { planHash: caseRow.plan_hash },
-        after: { planHash: hash, voidedVotes: counted.map((v) => ({ person: v.person, decision: v.decision })), reason: voidReason },
+        after: { planHash: hash, voidedVotes: counted.map((v) => ({ person: v.person, decision: v.decision })), ...(voidedPending.length > 0 ? { voidedPendingVotes: voidedPending } : {}), reason: voidReason },
       },
     ],
     jobs: awaiting

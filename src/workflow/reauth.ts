@@ -75,6 +75,18 @@ export async function createPendingVoteIn(trx: Executor, ctx: WorkflowContext, v
   return { url: `${ctx.config.publicUrl.replace(/\/+$/, '')}${CONFIRM_PATH_PREFIX}${token}`, expiresAt };
 }
 
+/** Voids the votes of a case still waiting for re-authentication (its plan changed); returns who cast them. */
+export async function voidPendingVotesIn(trx: Executor, ctx: WorkflowContext, caseId: number, reason: string): Promise<{ person: string; decision: string }[]> {
+  const rows = await trx.selectFrom('pending_votes').select(['id', 'person', 'decision']).where('case_id', '=', caseId).where('status', '=', 'pending_reauth').orderBy('id').execute();
+  if (rows.length === 0) return [];
+  await trx
+    .updateTable('pending_votes')
+    .set({ status: 'void', resolved_at: ctx.clock.now().toISOString(), void_reason: reason })
+    .where('id', 'in', rows.map((r) => r.id))
+    .execute();
+  return rows.map((r) => ({ person: r.person, decision: r.decision }));
+}
+
 export interface PendingVoteView {
   id: number;
   caseId: number;

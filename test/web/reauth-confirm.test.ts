@@ -144,19 +144,38 @@ describeEachStore('critical votes confirmed by a fresh sign-in', (s) => {
     expect(again.status).toBe(410);
   });
 
-  it('voids the pending vote when the plan changed before it was confirmed', async () => {
+  it('voids the pending vote when the plan changes before it is confirmed', async () => {
     const link = await clickApprove('UALICE');
     await s.store.db.updateTable('exposures').set({ fixed: '3.0.2-0ubuntu1.19' }).where('case_id', '=', caseId).execute();
     await s.store.transaction((trx) => refreshApprovalPlan(trx, ctx, caseId));
+    expect((await pending())[0]).toMatchObject({ status: 'void', void_reason: 'the plan changed (hosts, packages or fixed versions) after the vote' });
+    const changed = (await listAudit(s.store.db, { subjectType: 'case' })).find((a) => a.action === 'approval.plan_changed')!;
+    expect(changed.after).toMatchObject({ voidedPendingVotes: [{ person: 'alice', decision: 'approve' }] });
+    const session = await oidcSignIn(server.url);
+    const page = await fetch(`${server.url}${link}`, { headers: { cookie: session, accept: 'text/html' } });
+    expect(page.status).toBe(410);
+    expect(await page.text()).toContain('the plan changed');
+    expect(await votes()).toEqual([]);
+  });
+
+  it('refuses and voids a confirmation whose plan is no longer the case\'s, even if nothing voided it before', async () => {
+    const link = await clickApprove('UALICE');
     const session = await oidcSignIn(server.url, link);
     const page = await fetch(`${server.url}${link}`, { headers: { cookie: session, accept: 'text/html' } });
     expect(page.status).toBe(200);
+    // The plan moves on between opening the page and pressing Confirm.
+    await s.store.db.updateTable('cases').set({ plan_hash: 'f'.repeat(64) }).where('id', '=', caseId).execute();
     const confirm = await fetch(`${server.url}${link}`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie: session }, body: new URLSearchParams({ csrf: csrfFrom(await page.text()) }).toString() });
     expect(confirm.status).toBe(409);
     expect(await confirm.text()).toContain('Not counted');
     expect(await votes()).toEqual([]);
     expect((await pending())[0]).toMatchObject({ status: 'void' });
-    expect(await actions()).toEqual(['vote.pending_reauth', 'vote.refused', 'vote.reauth_refused']);
+    const audit = (await listAudit(s.store.db, { subjectType: 'case' })).filter((a) => a.action.startsWith('vote.'));
+    expect(audit.map((a) => [a.action, (a.after as { code?: string }).code ?? null])).toEqual([
+      ['vote.pending_reauth', null],
+      ['vote.refused', 'PD_VOTE_STALE_PLAN'],
+      ['vote.reauth_refused', 'PD_VOTE_STALE_PLAN'],
+    ]);
   });
 
   it('refuses a link opened by another person, an expired link and a link never given out', async () => {
