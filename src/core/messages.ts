@@ -458,7 +458,7 @@ function buildSignoff(view: CaseMessageView, opts: CaseMessageOptions): ChatMess
     actions: awaiting
       ? [
           { id: 'signoff', label: 'Sign off', style: 'primary', value: actionValue(view.id, 'signoff') },
-          { id: 'signoff_reject', label: 'Reject pilot', style: 'danger', value: actionValue(view.id, 'signoff_reject') },
+          { id: 'signoff_reject', label: 'Reject pilot', style: 'danger', value: actionValue(view.id, 'signoff_reject'), form: 'reason' },
         ]
       : [],
     link: rolloutLink(rollout, view, opts),

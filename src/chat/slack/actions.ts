@@ -49,14 +49,14 @@ export function registerSlackActions(app: App, deps: SlackHandlerDeps): void {
   });
 }
 
-/** A well-formed Reject (of an approval) or Defer click with a trigger_id: the modal to open, with what it keeps of the click. */
+/** A well-formed Reject (of an approval or a pilot) or Defer click with a trigger_id: the modal to open, with what it keeps of the click. */
 function formOfClick(body: BlockAction) {
   const action = body.actions[0];
   const value = action && 'value' in action && typeof action.value === 'string' ? action.value : null;
   if (action === undefined || value === null || typeof body.trigger_id !== 'string' || body.trigger_id === '') return null;
-  const vote = action.action_id === 'reject' ? parseActionValue(value) : null;
+  const vote = action.action_id === 'reject' || action.action_id === 'signoff_reject' ? parseActionValue(value) : null;
   const deferral = action.action_id === DEFER_ACTION_ID ? parseDeferActionValue(value) : null;
-  const kind = vote?.action === 'reject' ? ('reject' as const) : deferral !== null ? ('defer' as const) : null;
+  const kind = vote !== null && vote.action === action.action_id ? ('reject' as const) : deferral !== null ? ('defer' as const) : null;
   const caseId = vote?.caseId ?? deferral?.caseId;
   if (kind === null || caseId === undefined) return null;
   const ephemeral = body.container?.is_ephemeral === true;

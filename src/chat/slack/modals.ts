@@ -1,5 +1,5 @@
 import type { App, types, ViewSubmitAction, webApi } from '@slack/bolt';
-import { parseActionValue, parseDeferActionValue } from '../../core/messages.js';
+import { ACTION_VOTES, parseActionValue, parseDeferActionValue } from '../../core/messages.js';
 import { dayInZone, formatInZone } from '../../core/time.js';
 import { recordRefusedChatAction } from '../../workflow/chat-requests.js';
 import type { WorkflowContext } from '../../workflow/context.js';
@@ -41,8 +41,9 @@ function plain(text: string) {
   return { type: 'plain_text' as const, text, emoji: true };
 }
 
-/** The modal a Reject or Defer button opens. */
+/** The modal a Reject (of an approval or a pilot) or Defer button opens. */
 export function buildReasonModal(kind: 'reject' | 'defer', caseId: number, context: ModalContext, opts: { timezone: string; now: Date }): types.ModalView {
+  const pilot = parseActionValue(context.value)?.action === 'signoff_reject';
   const blocks: types.KnownBlock[] = [
     {
       type: 'section',
@@ -50,7 +51,7 @@ export function buildReasonModal(kind: 'reject' | 'defer', caseId: number, conte
         type: 'mrkdwn',
         text:
           kind === 'reject'
-            ? `Reject case #${caseId}. Your reason is shown with your vote and kept in the audit log.`
+            ? `Reject ${pilot ? `the pilot of case #${caseId}: the rollout halts` : `case #${caseId}`}. Your reason is shown with your vote and kept in the audit log.`
             : `Defer case #${caseId}: it leaves the approval queue and asks again on the day you pick (${escapeMrkdwn(opts.timezone)}).`,
       },
     },
@@ -74,8 +75,8 @@ export function buildReasonModal(kind: 'reject' | 'defer', caseId: number, conte
     type: 'modal',
     callback_id: MODAL_CALLBACKS[kind],
     private_metadata: JSON.stringify(context),
-    title: plain(`${kind === 'reject' ? 'Reject' : 'Defer'} case #${caseId}`.slice(0, 24)),
-    submit: plain(kind === 'reject' ? 'Reject' : 'Defer'),
+    title: plain(`${kind === 'reject' ? (pilot ? 'Reject pilot' : 'Reject') : 'Defer'} case #${caseId}`.slice(0, 24)),
+    submit: plain(kind === 'reject' ? (pilot ? 'Reject pilot' : 'Reject') : 'Defer'),
     close: plain('Cancel'),
     blocks,
   };
@@ -144,7 +145,8 @@ export function registerSlackModals(app: App, deps: SlackHandlerDeps): void {
       const context = readContext(view.private_metadata);
       const vote = context === null ? null : parseActionValue(context.value);
       const deferral = context === null ? null : parseDeferActionValue(context.value);
-      const caseId = kind === 'reject' ? (vote?.action === 'reject' ? vote.caseId : null) : deferral?.caseId ?? null;
+      const rejects = vote !== null && ACTION_VOTES[vote.action].decision === 'reject';
+      const caseId = kind === 'reject' ? (rejects ? vote.caseId : null) : deferral?.caseId ?? null;
       if (context === null || caseId === null) {
         await ack({ response_action: 'errors', errors: { [MODAL_FIELDS.reason]: FORGED_FORM_TEXT } });
         await recordRefusedChatAction(ctx, {
@@ -177,19 +179,21 @@ export function registerSlackModals(app: App, deps: SlackHandlerDeps): void {
           return;
         }
         try {
-          if (kind === 'reject') {
+          if (kind === 'reject' && vote !== null) {
+            const stage = ACTION_VOTES[vote.action].stage;
             const result = await services.castVote(ctx, {
               caseId,
-              stage: 'approval',
+              stage,
               personId,
               decision: 'reject',
               via: 'slack',
               comment: reason,
-              ...(vote?.planHash ? { planHash: vote.planHash } : {}),
+              ...(vote.planHash ? { planHash: vote.planHash } : {}),
               // One trigger_id per submission: the same one again is a replayed request.
               ...(body.trigger_id ? { eventId: { platform: 'slack' as const, id: body.trigger_id } } : {}),
             });
-            await tell(result.status === 'refused' ? `:no_entry: Not recorded: ${escapeMrkdwn(result.reason)}` : `:white_check_mark: Recorded: you rejected case ${caseId}.`);
+            const what = stage === 'pilot_signoff' ? `the pilot of case ${caseId}` : `case ${caseId}`;
+            await tell(result.status === 'refused' ? `:no_entry: Not recorded: ${escapeMrkdwn(result.reason)}` : `:white_check_mark: Recorded: you rejected ${what}.`);
           } else {
             const result = await services.deferCase(ctx, { caseId, personId, reason, via: 'slack', untilDay, ...(deferral?.planHash ? { planHash: deferral.planHash } : {}) });
             await tell(

@@ -206,8 +206,8 @@ async function handleCardAction(deps: TeamsActionDeps, turn: TeamsTurn): Promise
     return cardAnswer(await cardForClicker(deps, clicked, vote.caseId, purpose, { text: `Not recorded: ${refusal.reason}`, tone: 'attention' }));
   };
   if (activity.id !== undefined && !state.firstSighting(activity.id, nowMs())) return refuseInline({ code: 'PD_VOTE_REPLAYED', reason: REPLAYED_CLICK_REASON });
-  // The Reject form asks for a reason; a submit without one (an old card, a forged invoke) is refused.
-  if (vote.action === 'reject' && reason === '') return refuseInline({ code: 'PD_VOTE_NO_REASON', reason: REASON_REQUIRED });
+  // The Reject forms (approval, pilot) ask for a reason; a submit without one (an old card, a forged invoke) is refused.
+  if (decision === 'reject' && reason === '') return refuseInline({ code: 'PD_VOTE_NO_REASON', reason: REASON_REQUIRED });
   const quick = await quickVoteRefusal(ctx, input);
   if (quick !== null) return refuseInline(quick);
 

@@ -157,7 +157,7 @@ function formAction(label: string, form: 'reason' | 'defer', execute: Record<str
     type: 'Action.ShowCard',
     id: `${String(execute.id)}_form`,
     title: label,
-    card: { type: 'AdaptiveCard', body, actions: [{ ...execute, title: form === 'defer' ? 'Defer' : 'Reject' }] },
+    card: { type: 'AdaptiveCard', body, actions: [{ ...execute, title: label }] },
   };
 }
 

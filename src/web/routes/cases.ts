@@ -132,8 +132,8 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
     if (comment.length > MAX_COMMENT) {
       throw new PatchdeckError('PD_WEB_BAD_VOTE', `The comment is too long (${comment.length} characters; at most ${MAX_COMMENT}).`, { status: 400 });
     }
-    // Rejecting an approval request needs a reason (the dashboard's Reject button lands here without one: the page asks).
-    if (stage === 'approval' && decision === 'reject' && comment === '') {
+    // A reject (of an approval or a pilot) needs a reason (the dashboard's Reject buttons land here without one: the page asks).
+    if (decision === 'reject' && comment === '') {
       await renderCasePage(web, req, res, caseId, { status: 400, flash: { tone: 'error', text: 'Your vote was not recorded: say why you reject (a reason is required). Write it in the reason field and press Reject again.' } });
       return;
     }

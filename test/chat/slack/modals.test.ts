@@ -36,7 +36,7 @@ describeEachStore('Slack Reject and Defer modals', (sctx) => {
     return caseId;
   }
   /** Clicks the button and answers the modal Slack was asked to open. */
-  async function clickForModal(actionId: 'reject' | 'defer', value: string, triggerId = '555.666.open'): Promise<ModalView> {
+  async function clickForModal(actionId: 'reject' | 'defer' | 'signoff_reject', value: string, triggerId = '555.666.open'): Promise<ModalView> {
     const count = h!.fake.callsTo('views.open').length + 1;
     expect((await sendInteraction(h!, blockActionsPayload({ userId: 'UBOB', channelId: 'C0PATCH', actionId, value, triggerId }))).status).toBe(200);
     const open = await h!.fake.waitForCall('views.open', { count });
@@ -67,6 +67,18 @@ describeEachStore('Slack Reject and Defer modals', (sctx) => {
     expect(await told()).toBe(`:white_check_mark: Recorded: you rejected case ${caseId}.`);
     const cast = (await listAudit(sctx.store.db)).find((a) => a.action === 'vote.cast');
     expect(cast?.after).toMatchObject({ decision: 'reject', comment: 'Breaks the billing batch', via: 'slack' });
+  });
+
+  it('asks for the reason of a pilot rejection the same way, and votes on the pilot sign-off', async () => {
+    const caseId = await boundCase();
+    const view = await clickForModal('signoff_reject', `case:${caseId}:signoff_reject`);
+    expect(view.callback_id).toBe(MODAL_CALLBACKS.reject);
+    expect(JSON.stringify(view)).toContain('Reject pilot case #');
+    await submit(view, { reason: { value: 'Two pilot hosts failed to boot' } });
+    // No rollout waits for sign-off here: castVote refuses, and the submitter is told so.
+    expect(await told()).toMatch(/^:no_entry: Not recorded: /);
+    const refused = (await listAudit(sctx.store.db)).find((a) => a.action === 'vote.refused');
+    expect(refused?.after).toMatchObject({ stage: 'pilot_signoff', decision: 'reject', via: 'slack' });
   });
 
   it('refuses a reject without a reason in the modal itself, and counts nothing', async () => {

@@ -85,10 +85,13 @@ describeEachStore('Teams Reject and Defer forms', (sctx) => {
       const answer = await submit('aad-bob', 'patchdeck.vote', data, 'reject');
       expect(texts(cardOf(answer.body))).toContain('Not recorded: say why (a reason is required)');
     }
+    // A pilot rejection says why too.
+    const pilot = await submit('aad-bob', 'patchdeck.vote', { value: `case:${caseId}:signoff_reject` }, 'signoff_reject');
+    expect(texts(cardOf(pilot.body))).toContain('Not recorded: say why (a reason is required)');
     await h.face.drain();
     expect(await votes()).toEqual([]);
     const refused = (await listAudit(sctx.store.db)).filter((a) => a.action === 'vote.refused');
-    expect(refused.map((a) => (a.after as { code: string }).code)).toEqual(['PD_VOTE_NO_REASON', 'PD_VOTE_NO_REASON']);
+    expect(refused.map((a) => (a.after as { code: string }).code)).toEqual(['PD_VOTE_NO_REASON', 'PD_VOTE_NO_REASON', 'PD_VOTE_NO_REASON']);
   });
 
   it('defers with a reason until the start of the picked day in the team zone, and tells the clicker on refresh', async () => {
