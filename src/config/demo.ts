@@ -27,7 +27,7 @@ export function demoConfig(): Record<string, unknown> {
       { id: 'alice', name: 'Alice Approver', groups: ['approvers'] },
       { id: 'bob', name: 'Bob Approver', groups: ['approvers'] },
       { id: 'carol', name: 'Carol Approver', groups: ['approvers', 'cab'] },
-      { id: 'dave', name: 'Dave Operator', groups: ['ops'] },
+      { id: 'dave', name: 'Dave Operator', email: 'dave@example.com', groups: ['ops'] },
     ],
     routing: {
       defaultChannel: '#patching',
@@ -40,5 +40,7 @@ export function demoConfig(): Record<string, unknown> {
     policy: { alertThreshold: 'high' },
     rollout: { connector: 'simulator', pilotGroup: 'pilot', waveSize: 60, failureThreshold: 0.25 },
     connectors: { simulator: { seed: 7, failureRate: 0.03, rebootFailureRate: 0.02, delayMs: 120 } },
+    // Dave's workstations ask him before they reboot; unanswered, they reboot two minutes later.
+    maintenance: { rebootNoticeLead: '2m', rebootPostpone: '2m', rebootPostponeLimit: 2, rebootDeadline: '10m' },
   };
 }

@@ -5,6 +5,9 @@ import type { Criticality, HostInput, HostPackage } from '../core/types.js';
  * straddle the fixes in the bundled Ubuntu and GitHub advisories, so some hosts are exposed and some
  * are already patched. Deterministic per seed.
  */
+/** A demo person (see config/demo.ts) who owns some workstations. */
+export const DEMO_WORKSTATION_OWNER = 'dave@example.com';
+
 export function generateDemoFleet(size: number, seed: number): HostInput[] {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -48,13 +51,16 @@ export function generateDemoFleet(size: number, seed: number): HostInput[] {
     }
     // A small pilot ring of volunteers across roles; the planner patches these first.
     if (i % 17 === 3) groups.push('pilot');
+    const owner = isServer ? 'ops-team' : `${pick(FIRST_NAMES)}.${pick(LAST_NAMES)}@example.com`;
     hosts.push({
       name,
       os: ecosystem,
       role,
       criticality,
       usage,
-      owner: isServer ? 'ops-team' : `${pick(FIRST_NAMES)}.${pick(LAST_NAMES)}@example.com`,
+      // The demo's operator owns a few workstations outside the pilot ring, so signing in as him shows
+      // the reboot notices end users get (and their Reboot now / Postpone buttons).
+      owner: !isServer && i % 17 !== 3 && i % 23 === 0 ? DEMO_WORKSTATION_OWNER : owner,
       groups,
       packages,
     });
