@@ -38,7 +38,10 @@ export interface CastVoteInput {
    * `chat_event_receipts` in the vote's transaction, so a replayed request changes nothing.
    */
   eventId?: { platform: 'slack' | 'teams'; id: string };
-  /** Set by confirmPendingVote (reauth.ts): the chat voter has just signed in again on the web. */
+  /**
+   * The voter has just signed in again at the identity provider: set by confirmPendingVote (reauth.ts)
+   * for a chat vote, and by the web console for a session whose sign-in is fresh enough.
+   */
   reauthenticated?: boolean;
 }
 
@@ -57,6 +60,8 @@ export const STALE_PLAN_CHAT_REASON = 'the plan changed since this message was p
 export const REPLAYED_CLICK_REASON = 'this click was already received once; nothing was changed';
 /** A chat vote kept as pending_reauth: faces relay its reason (the confirmation link) to the voter only. */
 export const REAUTH_PENDING_CODE = 'PD_VOTE_REAUTH_PENDING';
+/** A web console vote under a re-auth rule from a session whose provider sign-in is too old: the face sends the voter to sign in. */
+export const REAUTH_WEB_CODE = 'PD_VOTE_REAUTH_STALE_SESSION';
 
 type CaseRow = NonNullable<Awaited<ReturnType<typeof lockCase>>>;
 
@@ -227,6 +232,10 @@ export async function castVoteIn(trx: Executor, ctx: WorkflowContext, input: Cas
         code: 'PD_VOTE_REAUTH_REQUIRED',
         reason: `${rule.label} needs approvers to sign in again for this decision: vote on the web console at ${ctx.config.publicUrl.replace(/\/$/, '')}/cases/${caseId}`,
       };
+    }
+    // On the web console a provider sign-in older than web.auth.reauthMaxAge is not enough either.
+    if (input.stage === 'approval' && rule.requireReauth && input.via === 'web' && ctx.config.web.auth.mode === 'oidc' && input.reauthenticated !== true) {
+      return { status: 'refused', code: REAUTH_WEB_CODE, reason: `${rule.label} needs you to sign in again for this decision; sign in and vote again` };
     }
 
     const now = ctx.clock.now().toISOString();

@@ -190,4 +190,32 @@ describeEachStore('critical votes confirmed by a fresh sign-in', (s) => {
     expect((await fetch(`${server.url}${link}`, { headers: { cookie: bob } })).status).toBe(410);
     expect(await votes()).toEqual([]);
   });
+
+  it('sends a web console vote from a stale session to the provider, and counts it from a fresh one', async () => {
+    const oldSession = await oidcSignIn(server.url);
+    clock.advance(10 * 60_000);
+    const casePage = await fetch(`${server.url}/cases/${caseId}`, { headers: { cookie: oldSession, accept: 'text/html' } });
+    const vote = (cookie: string, csrf: string) =>
+      fetch(`${server.url}/cases/${caseId}/votes`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...FORM, cookie },
+        body: new URLSearchParams({ csrf, stage: 'approval', decision: 'approve' }).toString(),
+      });
+    const stale = await vote(oldSession, csrfFrom(await casePage.text()));
+    expect(stale.status).toBe(303);
+    const authorize = new URL(stale.headers.get('location')!);
+    expect(authorize.searchParams.get('prompt')).toBe('login');
+    expect(authorize.searchParams.get('max_age')).toBe('300');
+    expect(await votes()).toEqual([]);
+
+    const trip = await followProvider(server.url, stale);
+    expect(trip.callback.headers.get('location')).toBe(`/cases/${caseId}#votes`);
+    const fresh = trip.session!;
+    const page = await fetch(`${server.url}/cases/${caseId}`, { headers: { cookie: fresh, accept: 'text/html' } });
+    const counted = await vote(fresh, csrfFrom(await page.text()));
+    expect(counted.status).toBe(303);
+    expect(counted.headers.get('location')).toMatch(new RegExp(`^/cases/${caseId}\\?vote=approved`));
+    expect(await votes()).toEqual([{ person: 'alice', decision: 'approve', via: 'web', status: 'counted' }]);
+  });
 });

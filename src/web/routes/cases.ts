@@ -5,7 +5,7 @@ import { getCaseView, type RolloutSummary } from '../../store/queries/cases.js';
 import { listCaseDeployedArtifacts } from '../../store/queries/artifacts.js';
 import { listCaseExposures } from '../../store/queries/web.js';
 import { dayInZone, formatInZone } from '../../core/time.js';
-import { deferCase, type CastVoteResult } from '../../workflow/approvals.js';
+import { deferCase, REAUTH_WEB_CODE, type CastVoteResult } from '../../workflow/approvals.js';
 import { describeReviewPage } from '../review-view.js';
 import {
   isBrowserNavigation,
@@ -16,7 +16,7 @@ import {
   type Flash,
   type WebContext,
 } from '../web-context.js';
-import { formBody, formFields, refuseForgedPost } from './auth.js';
+import { formBody, formFields, isFreshAuthentication, redirectToProvider, refuseForgedPost } from './auth.js';
 
 type Outcome = Extract<CastVoteResult, { status: 'recorded' }>['outcome'];
 
@@ -138,6 +138,8 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
       return;
     }
     // Who votes comes from the signed session only; the form names the case, stage and decision.
+    const session = readViewer(web, req).session;
+    const fresh = session !== null && session.method === 'oidc' && isFreshAuthentication(web, session.authTime);
     const result = await web.services.castVote(web.ctx, {
       caseId,
       stage: stage as VoteStage,
@@ -145,7 +147,13 @@ export function registerCaseRoutes(app: Application, web: WebContext): void {
       decision: decision as VoteDecision,
       via: 'web',
       ...(comment === '' ? {} : { comment }),
+      ...(fresh ? { reauthenticated: true } : {}),
     });
+    if (result.status === 'refused' && result.code === REAUTH_WEB_CODE) {
+      // Sign in again at the provider (prompt=login, max_age), then back to the case to vote again.
+      await redirectToProvider(web, res, `/cases/${caseId}#votes`, true);
+      return;
+    }
     if (result.status === 'recorded') {
       res.redirect(303, `/cases/${caseId}?vote=${result.outcome}#votes`);
       return;
