@@ -87,8 +87,10 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
         'Role: server',
         'SLA for high: 7d (default): due 2026-11-30 10:00 CET',
       ],
+      detected_at: expect.stringMatching(/^2026-11-23T/),
       due_at: '2026-11-30T09:00:00.000Z',
       status: 'open',
+      case_id: expect.any(Number),
       exemption_id: null,
     });
     const web = JSON.parse((await run('exposures', 'list', '--host', 'web-01', '--severity', 'high', '--json')).out) as Record<string, unknown>[];

@@ -28,8 +28,11 @@ export function exposureToJson(e: ExposureView) {
     fixed: e.fixed,
     severity: e.severity,
     reasons: e.reasons,
+    detected_at: e.detectedAt,
     due_at: e.dueAt,
     status: e.status,
+    /** The patch case the exposure belongs to; null below the alert threshold. */
+    case_id: e.caseId,
     /** The exemption or mitigation holding it, or that held it before it was re-opened. */
     exemption_id: e.exemptionId,
   };
