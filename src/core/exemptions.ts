@@ -1,4 +1,5 @@
 import { PatchdeckError } from './errors.js';
+import { endOfDayInZone, localTimeInZone, zonedIsoTime } from './time.js';
 
 /**
  * Exemptions (an accepted risk behind a compensating control) and mitigations (a workaround applied
@@ -104,14 +105,20 @@ export interface ExemptionRequest {
   package?: string;
   control: string;
   approvedBy: string;
-  /** An ISO date or date-time; a bare date means the end of that day, UTC. */
+  /**
+   * A day (`2026-12-31`: the end of that day in the team's zone), a time without zone (a wall-clock
+   * time there) or an ISO time with zone; always on a real calendar day.
+   */
   expires?: string;
   /** Or a duration from now, in ms. */
   forMs?: number;
 }
 
-/** Checks the request's shape and works out `expires_at`; every refusal says which option to fix. */
-export function resolveExemptionExpiry(request: ExemptionRequest, now: Date, maxMs: number, maxLabel: string): string {
+/**
+ * Checks the request's shape and works out `expires_at`, reading days and zone-less times in `timeZone`
+ * (the team's, `config.timezone`); every refusal says which option to fix.
+ */
+export function resolveExemptionExpiry(request: ExemptionRequest, now: Date, maxMs: number, maxLabel: string, timeZone: string): string {
   const bad = (message: string) => new PatchdeckError('PD_EXEMPTION_INVALID', message);
   if ((request.host === undefined) === (request.group === undefined)) throw bad('Name exactly one of --host or --group.');
   if ((request.advisoryId === undefined) === (request.package === undefined)) throw bad('Name exactly one of --advisory or --package.');
@@ -121,9 +128,9 @@ export function resolveExemptionExpiry(request: ExemptionRequest, now: Date, max
   let expiresAt: number;
   if (request.expires !== undefined) {
     const text = request.expires.trim();
-    const isDate = /^\d{4}-\d{2}-\d{2}$/.test(text);
-    expiresAt = Date.parse(isDate ? `${text}T23:59:59.999Z` : text);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(expiresAt)) throw bad(`--expires "${text}" is not a date; use YYYY-MM-DD or an ISO date-time.`);
+    const iso = endOfDayInZone(text, timeZone) ?? localTimeInZone(text, timeZone) ?? zonedIsoTime(text);
+    if (iso === null) throw bad(`--expires "${text}" is not a date; use YYYY-MM-DD or an ISO date-time.`);
+    expiresAt = Date.parse(iso);
   } else {
     expiresAt = now.getTime() + request.forMs!;
   }

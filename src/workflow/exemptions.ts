@@ -330,7 +330,7 @@ export interface CreateExemptionInput extends ExemptionRequest {
 export async function createExemption(ctx: WorkflowContext, input: CreateExemptionInput): Promise<{ exemption: Exemption; held: number }> {
   const now = ctx.clock.now();
   const maxLabel = ctx.config.policy.maxExemption;
-  const expiresAt = resolveExemptionExpiry(input, now, parseDurationMs(maxLabel), maxLabel);
+  const expiresAt = resolveExemptionExpiry(input, now, parseDurationMs(maxLabel), maxLabel, ctx.config.timezone);
   requireKnownPerson(ctx, input.approvedBy, '--approved-by');
   return ctx.store.transaction(async (trx) => {
     if (input.host !== undefined) {

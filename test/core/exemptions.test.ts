@@ -61,19 +61,23 @@ describe('resolveExemptionExpiry', () => {
   const base = { kind: 'exemption' as const, host: 'web-01', advisoryId: 'USN-1-1', control: 'isolated VLAN', approvedBy: 'alice' };
   const max = 180 * DAY;
 
-  it('takes a date (end of that day, UTC), a date-time or a duration', () => {
-    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-31' }, NOW, max, '180d')).toBe('2026-12-31T23:59:59.999Z');
-    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-01T12:00:00Z' }, NOW, max, '180d')).toBe('2026-12-01T12:00:00.000Z');
-    expect(resolveExemptionExpiry({ ...base, forMs: 30 * DAY }, NOW, max, '180d')).toBe('2026-12-23T10:00:00.000Z');
+  it('takes a date (end of that day in the team zone), a date-time or a duration', () => {
+    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-31' }, NOW, max, '180d', 'UTC')).toBe('2026-12-31T23:59:59.999Z');
+    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-31' }, NOW, max, '180d', 'Europe/Berlin')).toBe('2026-12-31T22:59:59.999Z');
+    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-01T18:00' }, NOW, max, '180d', 'Europe/Berlin')).toBe('2026-12-01T17:00:00.000Z');
+    expect(resolveExemptionExpiry({ ...base, expires: '2026-12-01T12:00:00Z' }, NOW, max, '180d', 'UTC')).toBe('2026-12-01T12:00:00.000Z');
+    expect(resolveExemptionExpiry({ ...base, forMs: 30 * DAY }, NOW, max, '180d', 'UTC')).toBe('2026-12-23T10:00:00.000Z');
   });
 
   it('refuses exemptions without expiry, past or beyond the maximum, and ill-scoped ones', () => {
-    expect(() => resolveExemptionExpiry(base, NOW, max, '180d')).toThrow(/exemptions always expire/);
-    expect(() => resolveExemptionExpiry({ ...base, expires: '2026-11-01' }, NOW, max, '180d')).toThrow(/in the future/);
-    expect(() => resolveExemptionExpiry({ ...base, forMs: 200 * DAY }, NOW, max, '180d')).toThrow(/at most 180d/);
-    expect(() => resolveExemptionExpiry({ ...base, expires: 'soon' }, NOW, max, '180d')).toThrow(/not a date/);
-    expect(() => resolveExemptionExpiry({ ...base, group: 'web', forMs: DAY }, NOW, max, '180d')).toThrow(/exactly one of --host or --group/);
-    expect(() => resolveExemptionExpiry({ ...base, package: 'x', forMs: DAY }, NOW, max, '180d')).toThrow(/exactly one of --advisory or --package/);
-    expect(() => resolveExemptionExpiry({ ...base, control: ' ', forMs: DAY }, NOW, max, '180d')).toThrow(/--control/);
+    expect(() => resolveExemptionExpiry(base, NOW, max, '180d', 'UTC')).toThrow(/exemptions always expire/);
+    expect(() => resolveExemptionExpiry({ ...base, expires: '2026-11-01' }, NOW, max, '180d', 'UTC')).toThrow(/in the future/);
+    expect(() => resolveExemptionExpiry({ ...base, forMs: 200 * DAY }, NOW, max, '180d', 'UTC')).toThrow(/at most 180d/);
+    expect(() => resolveExemptionExpiry({ ...base, expires: 'soon' }, NOW, max, '180d', 'UTC')).toThrow(/not a date/);
+    // Not rolled over into March, with or without a time.
+    for (const expires of ['2026-02-30', '2026-02-30T12:00:00Z', '2026-02-31T12:00']) expect(() => resolveExemptionExpiry({ ...base, expires }, NOW, max, '180d', 'UTC')).toThrow(/not a date/);
+    expect(() => resolveExemptionExpiry({ ...base, group: 'web', forMs: DAY }, NOW, max, '180d', 'UTC')).toThrow(/exactly one of --host or --group/);
+    expect(() => resolveExemptionExpiry({ ...base, package: 'x', forMs: DAY }, NOW, max, '180d', 'UTC')).toThrow(/exactly one of --advisory or --package/);
+    expect(() => resolveExemptionExpiry({ ...base, control: ' ', forMs: DAY }, NOW, max, '180d', 'UTC')).toThrow(/--control/);
   });
 });

@@ -1,5 +1,5 @@
 import type { App, RespondArguments } from '@slack/bolt';
-import { formatInZone } from '../../core/time.js';
+import { formatInZone, isCalendarDay, startOfDayInZone } from '../../core/time.js';
 import { getCaseView, getRolloutSummary, listCases } from '../../store/queries/cases.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { loadMyWork, personIdForSlackUser, replyOptionsFor } from './my-work.js';
@@ -38,13 +38,6 @@ function parseId(word: string | undefined): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** A real calendar date written YYYY-MM-DD (2026-02-30 is not one). */
-function isCalendarDate(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
-  const date = new Date(`${text}T00:00:00.000Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
-}
-
 /** Parses the text after `/patchdeck`. Pure: who is asking and whether they may is decided later. */
 export function parseSlashCommand(rawText: string): SlashCommand {
   const text = unescapeSlackText(rawText).trim();
@@ -80,7 +73,7 @@ export function parseSlashCommand(rawText: string): SlashCommand {
       const caseId = parseId(rest[0]);
       const usage = 'Write it as `/patchdeck defer 12 until 2026-12-01 the reason`';
       if (caseId === null || rest[1]?.toLowerCase() !== 'until' || rest[2] === undefined) return { kind: 'usage', message: usage };
-      if (!isCalendarDate(rest[2])) return { kind: 'usage', message: `"${rest[2]}" is not a date. ${usage}` };
+      if (!isCalendarDay(rest[2])) return { kind: 'usage', message: `"${rest[2]}" is not a date. ${usage}` };
       const reason = rest.slice(3).join(' ').trim();
       if (reason === '') return { kind: 'usage', message: `Say why the case is deferred. ${usage}` };
       return { kind: 'defer', caseId, until: rest[2], reason };
@@ -88,19 +81,6 @@ export function parseSlashCommand(rawText: string): SlashCommand {
     default:
       return { kind: 'help', unknown: first };
   }
-}
-
-/** Midnight at the start of `day` (YYYY-MM-DD) in the team's time zone, as an instant. */
-export function startOfDayInZone(day: string, timeZone: string): Date {
-  const utcMidnight = Date.parse(`${day}T00:00:00.000Z`);
-  // The zone's offset at that moment, read back from how the zone shows it; twice, for a DST change that night.
-  const offsetAt = (instant: number) => {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(instant));
-    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - instant;
-  };
-  const first = utcMidnight - offsetAt(utcMidnight);
-  return new Date(utcMidnight - offsetAt(first));
 }
 
 function ephemeral(reply: SlackReply): RespondArguments {
@@ -175,12 +155,14 @@ async function answerCommand(ctx: WorkflowContext, services: SlackServices, comm
       return buildNoticeReply(`:white_check_mark: Recorded: you ${command.decision === 'approve' ? 'approved' : 'rejected'} case ${command.caseId}. ${outcome}`);
     }
     case 'defer': {
+      // parseSlashCommand let only calendar days through, so the day always has a start.
+      const until = startOfDayInZone(command.until, opts.timezone)!;
       const result = await services.deferCase(ctx, {
         caseId: command.caseId,
         personId: personIdForSlackUser(ctx, slackUserId),
         reason: command.reason,
         via: 'slack',
-        until: startOfDayInZone(command.until, opts.timezone).toISOString(),
+        until,
       });
       if (result.status === 'refused') return buildNoticeReply(`:no_entry: Not deferred: ${escapeMrkdwn(result.reason)}`);
       const back = result.until === null ? '' : ` It comes back for approval on ${formatInZone(result.until, opts.timezone)}.`;

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { PatchdeckError } from '../../core/errors.js';
-import { formatInZone } from '../../core/time.js';
+import { formatInZone, startOfDayInZone, zonedIsoTime } from '../../core/time.js';
 import type { VoteDecision, VoteStage } from '../../core/types.js';
 import { getCaseView } from '../../store/queries/cases.js';
 import { castVote, deferCase, describeApproval } from '../../workflow/approvals.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
-import { startOfDayInZone } from '../time.js';
 import { parseRecordId } from './rollout.js';
 
 const OUTCOME_TEXT = {
@@ -50,9 +49,8 @@ function parseUntil(text: string, now: Date, timeZone: string): string {
   if (duration) return new Date(now.getTime() + Number(duration[1]) * (duration[2] === 'm' ? 60_000 : duration[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
   const dayStart = startOfDayInZone(text, timeZone);
   if (dayStart !== null) return dayStart;
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text))) {
-    return new Date(Date.parse(text)).toISOString();
-  }
+  const at = zonedIsoTime(text);
+  if (at !== null) return at;
   throw new UsageError(`--until "${text}" is not a time: use a day (2026-12-01), an ISO time with zone (2026-12-01T09:00:00Z) or a duration (3d, 12h)`);
 }
 

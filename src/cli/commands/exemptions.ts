@@ -1,13 +1,12 @@
 import { Option, type Command } from 'commander';
 import { durationPattern, parseDurationMs } from '../../config/schema.js';
 import { describeExemptionScope, exemptionState, type Exemption, type ExemptionState } from '../../core/exemptions.js';
-import { formatInZone } from '../../core/time.js';
+import { endOfDayInZone, formatInZone, localTimeInZone } from '../../core/time.js';
 import { SEVERITIES, type Severity } from '../../core/types.js';
 import { listExemptions } from '../../store/queries/exemptions.js';
 import { checkBaselines } from '../../workflow/compliance.js';
 import { createExemption, endExemption, overrideCaseSeverity } from '../../workflow/exemptions.js';
 import { EXIT_FAILURE, UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
-import { endOfDayInZone, localTimeInZone } from '../time.js';
 import { cliActor } from './assess.js';
 import { parseRecordId } from './rollout.js';
 

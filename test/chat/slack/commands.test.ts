@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSlashCommand, startOfDayInZone } from '../../../src/chat/slack/commands.js';
+import { parseSlashCommand } from '../../../src/chat/slack/commands.js';
 import { listAudit } from '../../../src/store/audit.js';
 import type { WorkflowContext } from '../../../src/workflow/context.js';
 import { describeEachStore } from '../../helpers/stores.js';
@@ -38,16 +38,6 @@ describe('parseSlashCommand', () => {
     const parsed = parseSlashCommand(text);
     expect(parsed.kind).toBe('usage');
     expect(parsed.kind === 'usage' && parsed.message).toMatch(message);
-  });
-});
-
-describe('startOfDayInZone', () => {
-  it('is midnight in the team\'s zone, also on the night clocks change', () => {
-    expect(startOfDayInZone('2026-12-01', 'Europe/Berlin').toISOString()).toBe('2026-11-30T23:00:00.000Z');
-    expect(startOfDayInZone('2026-07-01', 'Europe/Berlin').toISOString()).toBe('2026-06-30T22:00:00.000Z');
-    expect(startOfDayInZone('2026-03-29', 'Europe/Berlin').toISOString()).toBe('2026-03-28T23:00:00.000Z');
-    expect(startOfDayInZone('2026-03-08', 'America/New_York').toISOString()).toBe('2026-03-08T05:00:00.000Z');
-    expect(startOfDayInZone('2026-12-01', 'UTC').toISOString()).toBe('2026-12-01T00:00:00.000Z');
   });
 });
 
