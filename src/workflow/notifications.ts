@@ -112,7 +112,7 @@ export async function alertTs(ctx: WorkflowContext, caseId: number, platform: st
 }
 
 /** Runs every platform's part even when one fails, then fails the job (naming each failure) so the queue retries it. */
-async function forEachPlatform<T>(items: readonly T[], work: (item: T) => Promise<void>, describe: (item: T) => string): Promise<void> {
+export async function forEachPlatform<T>(items: readonly T[], work: (item: T) => Promise<void>, describe: (item: T) => string): Promise<void> {
   const failures: string[] = [];
   for (const item of items) {
     try {

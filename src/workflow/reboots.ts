@@ -7,6 +7,7 @@ import type { Executor } from '../store/db.js';
 import { toJson } from '../store/json.js';
 import { recordChange, type WorkflowContext } from './context.js';
 import { JOB_KINDS, type JobHandlers } from './jobs.js';
+import { forEachPlatform } from './notifications.js';
 
 /**
  * End-user reboot notices. When a rollout target needs a reboot and its host's owner is a known
@@ -263,18 +264,6 @@ export async function buildRebootNotice(ctx: WorkflowContext, noticeId: number):
   };
   const message = buildRebootNoticeMessage(view, { publicUrl: ctx.config.publicUrl.replace(/\/+$/, ''), timezone: ctx.config.timezone, now: ctx.clock.now() });
   return { message, owner: row.owner, caseId: Number(row.case_id) };
-}
-
-async function forEachPlatform<T>(items: readonly T[], work: (item: T) => Promise<void>, describe: (item: T) => string): Promise<void> {
-  const failures: string[] = [];
-  for (const item of items) {
-    try {
-      await work(item);
-    } catch (error) {
-      failures.push(`${describe(item)}: ${(error as Error).message}`);
-    }
-  }
-  if (failures.length > 0) throw new Error(failures.join('; '));
 }
 
 /**
