@@ -17,6 +17,7 @@ import { startOfDayInZone } from '../core/time.js';
 import type { CaseState, Channel, RolloutState, Severity, VoteDecision, VoteStage } from '../core/types.js';
 import type { Executor } from '../store/db.js';
 import { fromJson } from '../store/json.js';
+import { toVoteView, type VoteView } from '../store/queries/cases.js';
 import { lockCase, moveCase } from './case-transitions.js';
 import { claimChatEventIn } from './chat-events.js';
 import { recordChange, type ChangeRecord, type WorkflowContext } from './context.js';
@@ -569,13 +570,7 @@ export function createApprovalJobHandlers(): JobHandlers {
   };
 }
 
-export interface ApprovalVoteView {
-  stage: VoteStage;
-  person: string;
-  decision: VoteDecision;
-  via: string;
-  comment: string | null;
-  at: string;
+export interface ApprovalVoteView extends VoteView {
   status: 'counted' | 'void';
   planHash: string | null;
   voidReason: string | null;
@@ -618,12 +613,7 @@ export async function describeApproval(ctx: WorkflowContext, caseId: number): Pr
     expiredAt: caseRow.approval_expired_at,
     deferredUntil: caseRow.deferred_until,
     votes: votes.map((v) => ({
-      stage: v.stage as VoteStage,
-      person: v.person,
-      decision: v.decision as VoteDecision,
-      via: v.via,
-      comment: v.comment,
-      at: v.at,
+      ...toVoteView(v),
       status: v.status === 'void' ? 'void' : 'counted',
       planHash: v.plan_hash,
       voidReason: v.void_reason,

@@ -12,6 +12,11 @@ export interface VoteView {
   at: string;
 }
 
+/** A `votes` row as people see it (stage and decision are checked on the way in, so the casts hold). */
+export function toVoteView(row: { stage: string; person: string; decision: string; via: string; comment: string | null; at: string }): VoteView {
+  return { stage: row.stage as VoteStage, person: row.person, decision: row.decision as VoteDecision, via: row.via, comment: row.comment, at: row.at };
+}
+
 export interface RolloutSummary {
   id: number;
   state: RolloutState;
@@ -195,14 +200,7 @@ export async function getCaseView(db: Executor, caseId: number): Promise<CaseVie
     },
     affectedHosts: Number(exposure?.hosts ?? 0),
     openExposures: Number(exposure?.open ?? 0),
-    votes: votes.map((v) => ({
-      stage: v.stage as VoteStage,
-      person: v.person,
-      decision: v.decision as VoteDecision,
-      via: v.via,
-      comment: v.comment,
-      at: v.at,
-    })),
+    votes: votes.map(toVoteView),
     rollout: latestRollout ? await getRolloutSummary(db, Number(latestRollout.id)) : null,
   };
 }
