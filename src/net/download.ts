@@ -5,7 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { PatchdeckError } from '../core/errors.js';
-import { createGuardedAgent, type FetchLimits } from './fetch.js';
+import { createGuardedAgent, describeCause, findBlockedAddress, startDeadline, type FetchLimits } from './fetch.js';
 import { getFollowingRedirects } from './redirects.js';
 
 export interface DownloadedFile {
@@ -28,12 +28,7 @@ export type DownloadFile = (url: string, destination: string, limits: FetchLimit
  */
 export const downloadToFile: DownloadFile = async (url, destination, limits) => {
   const agent = createGuardedAgent({ allowHosts: limits.allowHosts ?? [], connectTimeoutMs: limits.connectTimeoutMs ?? limits.timeoutMs });
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, limits.timeoutMs);
+  const deadline = startDeadline(limits.timeoutMs);
   const timeoutError = () =>
     new PatchdeckError('PD_ARTIFACT_TIMEOUT', `downloading ${url} took longer than ${limits.timeoutMs} ms (config artifacts.timeoutMs)`, {
       status: 504,
@@ -45,15 +40,15 @@ export const downloadToFile: DownloadFile = async (url, destination, limits) => 
       maxRedirects: limits.maxRedirects,
       allowHosts: limits.allowHosts ?? [],
       dispatcher: agent,
-      signal: controller.signal,
+      signal: deadline.signal,
       failures: {
         connect(error, at) {
-          if (timedOut) return timeoutError();
-          const blocked = blockedReason(error);
+          if (deadline.passed()) return timeoutError();
+          const blocked = findBlockedAddress(error);
           if (blocked !== null) {
             return new PatchdeckError(
               'PD_ARTIFACT_BLOCKED_ADDRESS',
-              `refusing to download from ${blocked}. If this mirror really is on an internal host, add it to config fetch.allowHosts`,
+              `refusing to download from ${blocked.message}. If this mirror really is on an internal host, add it to config fetch.allowHosts`,
               { status: 403, details: { url: at.href } },
             );
           }
@@ -101,27 +96,16 @@ export const downloadToFile: DownloadFile = async (url, destination, limits) => 
       await pipeline(body, meter, createWriteStream(destination, { flags: 'wx' }));
     } catch (error) {
       await rm(destination, { force: true });
-      if (timedOut) throw timeoutError();
+      if (deadline.passed()) throw timeoutError();
       if (error instanceof PatchdeckError) throw error;
       throw new PatchdeckError('PD_ARTIFACT_UNREACHABLE', `downloading ${current.href} broke off: ${describeCause(error)}`, { status: 502, cause: error });
     }
     return { url, finalUrl: current.href, contentType: response.headers.get('content-type'), size, sha256: hash.digest('hex') };
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
     await agent.close().catch(() => undefined);
   }
 };
-
-/** The guarded agent's refusal, found in the cause chain by its name (the error class is private to fetch.ts). */
-function blockedReason(error: unknown, depth = 0): string | null {
-  if (depth > 5 || error === null || typeof error !== 'object') return null;
-  if ((error as Error).name === 'BlockedAddressError') return (error as Error).message;
-  for (const inner of [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])]) {
-    const found = blockedReason(inner, depth + 1);
-    if (found !== null) return found;
-  }
-  return null;
-}
 
 /** The feed fetch's URL check failures (PD_FEED_URL, PD_FEED_BLOCKED_ADDRESS) given the artifact codes. */
 function artifactUrlError(error: PatchdeckError, requested: string): PatchdeckError {
@@ -142,9 +126,4 @@ function tooLarge(url: string, maxBytes: number): PatchdeckError {
     status: 502,
     details: { url, maxBytes },
   });
-}
-
-function describeCause(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 }

@@ -56,12 +56,7 @@ export type FetchDocument = (url: string, limits: FetchLimits, conditional?: Con
 export const fetchBounded: FetchDocument = async (url, limits, conditional = {}) => {
   const allowHosts = limits.allowHosts ?? [];
   const agent = createGuardedAgent({ allowHosts, connectTimeoutMs: limits.connectTimeoutMs ?? limits.timeoutMs });
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, limits.timeoutMs);
+  const deadline = startDeadline(limits.timeoutMs);
   const timeoutError = () =>
     new PatchdeckError('PD_FEED_TIMEOUT', `fetching ${url} took longer than ${limits.timeoutMs} ms (config fetch.timeoutMs)`, {
       status: 504,
@@ -79,10 +74,10 @@ export const fetchBounded: FetchDocument = async (url, limits, conditional = {})
       maxRedirects: limits.maxRedirects,
       allowHosts,
       dispatcher: agent,
-      signal: controller.signal,
+      signal: deadline.signal,
       failures: {
         connect(error, at) {
-          if (timedOut) return timeoutError();
+          if (deadline.passed()) return timeoutError();
           const blocked = findBlockedAddress(error);
           if (blocked) return blockedError(blocked.host, blocked.reason, url);
           return new PatchdeckError('PD_FEED_UNREACHABLE', `could not connect to ${at.href}: ${describeCause(error)}`, {
@@ -129,7 +124,7 @@ export const fetchBounded: FetchDocument = async (url, limits, conditional = {})
       );
     }
     const body = await readLimited(response, current.href, limits.maxBytes).catch((error: unknown) => {
-      if (timedOut) throw timeoutError();
+      if (deadline.passed()) throw timeoutError();
       throw error;
     });
     return {
@@ -142,10 +137,21 @@ export const fetchBounded: FetchDocument = async (url, limits, conditional = {})
       lastModified: response.headers.get('last-modified'),
     };
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
     await agent.destroy().catch(() => undefined);
   }
 };
+
+/** Aborts `signal` once `timeoutMs` has passed (for the whole exchange, body included); `clear` when done. */
+export function startDeadline(timeoutMs: number): { signal: AbortSignal; passed: () => boolean; clear: () => void } {
+  const controller = new AbortController();
+  let passed = false;
+  const timer = setTimeout(() => {
+    passed = true;
+    controller.abort();
+  }, timeoutMs);
+  return { signal: controller.signal, passed: () => passed, clear: () => clearTimeout(timer) };
+}
 
 /**
  * Parses a URL (or a redirect's Location against `base`) and refuses what the address guard can
@@ -193,7 +199,8 @@ class BlockedAddressError extends Error {
   }
 }
 
-function findBlockedAddress(error: unknown, depth = 0): BlockedAddressError | null {
+/** The guarded agent's refusal, wherever it sits in a failed connection's cause chain. */
+export function findBlockedAddress(error: unknown, depth = 0): BlockedAddressError | null {
   if (error instanceof BlockedAddressError) return error;
   if (depth > 5 || error === null || typeof error !== 'object') return null;
   const nested = [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
@@ -298,7 +305,8 @@ async function readLimited(response: Response, url: string, maxBytes: number): P
   return Buffer.concat(chunks, total);
 }
 
-function describeCause(error: unknown): string {
+/** The most telling part of a network failure: the system error code when there is one. */
+export function describeCause(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 }
