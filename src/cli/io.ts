@@ -10,6 +10,8 @@ export interface CliIo {
   readStdin(): Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Whether stderr is a terminal: logs are then readable lines instead of JSON (PATCHDECK_LOG_FORMAT overrides). */
+  stderrIsTty?: boolean;
 }
 
 export interface CliDeps {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { createLogger } from '../app/logger.js';
+import { chooseLogFormat, createLogger } from '../app/logger.js';
 import { systemClock } from '../app/system-clock.js';
 import { loadConfig } from '../config/load.js';
 import type { Clock } from '../core/clock.js';
@@ -47,6 +47,7 @@ export function processIo(): CliIo {
     },
     env: process.env,
     cwd: process.cwd(),
+    stderrIsTty: process.stderr.isTTY === true,
   };
 }
 
@@ -135,7 +136,7 @@ export async function runCli(argv: string[], io: CliIo = processIo(), options: {
         await store.close();
         throw error;
       }
-      const logger = createLogger(io.env.LOG_LEVEL ?? 'warn');
+      const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'warn', format: chooseLogFormat(io.env, io.stderrIsTty === true) });
       return { store, clock, logger, config, close: () => store.close() };
     },
   };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../app/logger.js';
+import { chooseLogFormat, createLogger } from '../../app/logger.js';
 import { createRuntime } from '../../app/runtime.js';
 import { startServer } from '../../app/server.js';
 import { systemClock } from '../../app/system-clock.js';
@@ -36,7 +36,7 @@ export function registerStartCommands(program: Command, deps: CliDeps): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (got "${options.port}")`);
         config.port = port;
       }
-      const logger = createLogger(io.env.LOG_LEVEL ?? 'info');
+      const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'info', format: chooseLogFormat(io.env, io.stderrIsTty === true) });
       io.stdout(`Patchdeck starting\n  config:   ${source}\n  database: ${describeDatabaseUrl(config.databaseUrl)}\n`);
       const runtime = await createRuntime({ config, clock: systemClock, logger });
       try {
