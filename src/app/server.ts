@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PatchdeckError } from '../core/errors.js';
 import { createWebApp } from '../web/app.js';
+import { checkWebAuthProvider } from '../web/routes/auth.js';
 import type { Runtime } from './runtime.js';
 import { startScheduler, type RunningScheduler } from './scheduler.js';
 import { startWorker, type RunningWorker } from './worker.js';
@@ -25,6 +26,8 @@ export interface RunningServer {
  */
 export async function startServer(runtime: Runtime, options: ServerOptions): Promise<RunningServer> {
   const { ctx } = runtime;
+  // A wrong sign-in provider stops start-up here rather than failing the first person who signs in.
+  await checkWebAuthProvider(ctx.config);
   const app = createWebApp({
     ctx,
     slackEnabled: runtime.slack !== null || runtime.teams !== null,

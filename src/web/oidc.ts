@@ -124,6 +124,47 @@ export function createOidcClient(settings: OidcSettings, deps: { fetch?: typeof 
   };
 }
 
+/** How long `patchdeck start` waits for the provider's discovery document. */
+export const OIDC_STARTUP_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads the provider's discovery document once at start-up, so a wrong `web.auth.oidc.issuer` stops
+ * the server with PD_OIDC_ISSUER instead of showing as an error page at the first sign-in. Checks that
+ * it answers, answers JSON and names itself with exactly the configured issuer (as the sign-in will).
+ */
+export async function checkOidcIssuer(issuer: string, deps: { fetch?: typeof fetch; timeoutMs?: number } = {}): Promise<void> {
+  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const timeoutMs = deps.timeoutMs ?? OIDC_STARTUP_TIMEOUT_MS;
+  const refuse = (what: string, cause?: unknown) =>
+    new PatchdeckError('PD_OIDC_ISSUER', `the sign-in provider in config setting "web.auth.oidc.issuer" (${issuer}) ${what}; check the setting and that this server can reach the provider`, { status: 500, ...(cause === undefined ? {} : { cause }) });
+  let body: string;
+  try {
+    const response = await (deps.fetch ?? fetch)(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200) throw refuse(`answered HTTP ${response.status} at ${url}`);
+    body = await response.text();
+  } catch (error) {
+    if (error instanceof PatchdeckError) throw error;
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    const reason = timedOut ? `did not answer within ${timeoutMs / 1000} s` : `could not be reached (${describeFetchError(error)})`;
+    throw refuse(`${reason} at ${url}`, error);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch (error) {
+    throw refuse(`did not answer JSON at ${url}`, error);
+  }
+  const named = typeof document === 'object' && document !== null ? (document as { issuer?: unknown }).issuer : undefined;
+  if (named !== issuer) throw refuse(`describes itself as issuer ${typeof named === 'string' ? `"${named}"` : '(none)'}, not the configured "${issuer}"`);
+}
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND) is in its cause. */
+function describeFetchError(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The redirect URL in effect: the configured one, else `<publicUrl>/login/callback`. */
 export function oidcRedirectUrl(publicUrl: string, configured: string | undefined): string {
   return configured ?? `${publicUrl.replace(/\/$/, '')}/login/callback`;

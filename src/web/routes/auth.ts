@@ -3,7 +3,7 @@ import { parseDurationMs, type Config } from '../../config/schema.js';
 import { isPatchdeckError } from '../../core/errors.js';
 import { findPersonById, findPersonByOidcIdentity } from '../../core/people.js';
 import { recordWebSignIn } from '../../workflow/sign-in.js';
-import { createOidcClient, oidcRedirectUrl, type PendingSignIn } from '../oidc.js';
+import { checkOidcIssuer, createOidcClient, oidcRedirectUrl, type PendingSignIn } from '../oidc.js';
 import { isCrossOriginPost } from '../session.js';
 import { readViewer, sendErrorPage, sendPage, type WebAuth, type WebContext } from '../web-context.js';
 
@@ -20,6 +20,12 @@ export function createWebAuth(config: Config, oidcFetch?: typeof fetch): WebAuth
   const redirectUrl = oidcRedirectUrl(config.publicUrl, auth.oidc.redirectUrl);
   const settings = { issuer: auth.oidc.issuer, clientId: auth.oidc.clientId, clientSecret: auth.oidc.clientSecret, redirectUrl, allowHttpIssuer: auth.oidc.allowHttpIssuer };
   return { mode: 'oidc', oidc: createOidcClient(settings, oidcFetch ? { fetch: oidcFetch } : {}), callbackPath: new URL(redirectUrl).pathname, reauthMaxAgeMs };
+}
+
+/** In oidc mode, fails (PD_OIDC_ISSUER) unless the configured provider answers its discovery document; run once at start-up. */
+export async function checkWebAuthProvider(config: Config, oidcFetch?: typeof fetch): Promise<void> {
+  const auth = config.web.auth;
+  if (auth.mode === 'oidc' && auth.oidc !== undefined) await checkOidcIssuer(auth.oidc.issuer, oidcFetch ? { fetch: oidcFetch } : {});
 }
 
 /** True when the provider sign-in behind this auth time is recent enough for a critical vote. */
