@@ -18,7 +18,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const settings = { level: options.level ?? process.env.LOG_LEVEL ?? 'info', base: { app: 'patchdeck' } };
   if (options.format === 'pretty') {
-    const stream = pinoPretty({ destination: options.destination ?? 2, sync: true, colorize: false, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' });
+    const stream = pinoPretty({ destination: options.destination ?? 2, sync: true, colorize: false, singleLine: true, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' });
     return pino(settings, stream);
   }
   return pino(settings, options.destination ?? pino.destination(2));

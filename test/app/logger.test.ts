@@ -21,7 +21,7 @@ describe('logger', () => {
     const out = capture();
     createLogger({ level: 'info', format: 'pretty', destination: out.stream }).warn({ feed: 'cisa-kev' }, 'feed failed');
     const text = out.text();
-    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: feed failed\n\s+feed: "cisa-kev"/);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: feed failed {"feed":"cisa-kev"}\n$/);
     expect(() => JSON.parse(text)).toThrow();
   });
 
