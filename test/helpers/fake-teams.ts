@@ -42,6 +42,10 @@ export interface FakeTeams {
   /** Calls of the Bot Connector API (not metadata, keys or tokens). */
   connectorCalls(): FakeTeamsCall[];
   tokenRequests(): FakeTeamsCall[];
+  /** `POST /v3/conversations` calls: the bot starting a 1:1 chat. */
+  conversationCreations(): FakeTeamsCall[];
+  /** The HTTP status later chat creations answer (201 by default; 403 is "app not installed for the user"). */
+  answerConversationCreations(status: number): void;
   /** Resolves with the `count`-th connector call once it has arrived. */
   waitForConnectorCall(count?: number, timeoutMs?: number): Promise<FakeTeamsCall>;
   /** A JWT as the Bot Connector would send it, valid for the test app unless told otherwise. */
@@ -74,6 +78,8 @@ export async function startFakeTeams(): Promise<FakeTeams> {
   const waiters = new Set<() => void>();
   let activityCounter = 0;
   let tokenCounter = 0;
+  let conversationCounter = 0;
+  let creationStatus = 201;
   let base = '';
 
   const server: Server = createServer((req, res) => {
@@ -93,6 +99,10 @@ export async function startFakeTeams(): Promise<FakeTeams> {
       if (/^\/login\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) && req.method === 'POST') {
         if (body.client_id !== TEST_APP_ID || body.client_secret !== TEST_APP_PASSWORD) return json(401, { error: 'invalid_client' });
         return json(200, { token_type: 'Bearer', expires_in: 3600, access_token: `fake-bot-token-${++tokenCounter}` });
+      }
+      if (path === '/teams/v3/conversations' && req.method === 'POST') {
+        if (creationStatus >= 400) return json(creationStatus, { error: { code: 'Forbidden', message: 'The bot is not part of the conversation roster.' } });
+        return json(creationStatus, { id: `a:created-${++conversationCounter}` });
       }
       const activity = /^\/teams\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(path);
       if (activity) {
@@ -114,6 +124,10 @@ export async function startFakeTeams(): Promise<FakeTeams> {
     calls,
     connectorCalls: () => calls.filter(isConnectorCall),
     tokenRequests: () => calls.filter((c) => c.path.endsWith('/oauth2/v2.0/token')),
+    conversationCreations: () => calls.filter((c) => c.method === 'POST' && c.path === '/teams/v3/conversations'),
+    answerConversationCreations(status) {
+      creationStatus = status;
+    },
     waitForConnectorCall(count = 1, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const check = () => {

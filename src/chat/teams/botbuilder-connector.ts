@@ -1,8 +1,9 @@
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity, type ConversationParameters, type ConversationReference } from 'botbuilder';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
+import { PatchdeckError } from '../../core/errors.js';
 import { TeamsActivitySchema, threadedConversationId, type TeamsConnector, type TeamsConversationReference, type TeamsInvokeAnswer, type TeamsOutgoingMessage, type TeamsRequestHooks, type TeamsSendOptions } from './connector.js';
 
 /** Bot Framework's public cloud: who issues the tokens Teams sends, where its keys are, who issues ours. */
@@ -307,6 +308,43 @@ export function createBotbuilderConnector(options: BotbuilderConnectorOptions): 
       await withConversationClient(reference, async (client) => {
         await client.conversations.updateActivity(conversationId, activityId, { ...messageActivity(reference, message, conversationId), id: activityId });
       });
+    },
+
+    async createPersonalConversation(target) {
+      const bot = { id: `28:${options.appId}` };
+      // Teams wants the tenant both at the top and in channelData; without it the call is refused as a malformed tenant.
+      const parameters = {
+        isGroup: false,
+        bot,
+        members: [{ id: target.memberId }],
+        tenantId: target.tenantId,
+        channelData: { tenant: { id: target.tenantId } },
+      } as unknown as ConversationParameters;
+      let conversationId: string | undefined;
+      try {
+        await adapter.createConversationAsync(options.appId, 'msteams', target.serviceUrl, BOT_FRAMEWORK.oauthScope, parameters, async (context) => {
+          conversationId = context.activity.conversation?.id;
+        });
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        if (status === 403 || status === 404) {
+          throw new PatchdeckError(
+            'PD_TEAMS_APP_NOT_INSTALLED',
+            `Teams refused to start a chat with user ${target.aadObjectId} (HTTP ${status}): the Patchdeck app must be installed for that user (they open it once, or an admin installs it for them)`,
+            { status: 409, cause: error },
+          );
+        }
+        throw error;
+      }
+      if (!conversationId) throw new Error(`Teams answered the new chat with user ${target.aadObjectId} without a conversation id`);
+      // The reference a personal chat's own activities would give: findPersonalConversation matches on its user.
+      return {
+        conversation: { id: conversationId, conversationType: 'personal', tenantId: target.tenantId },
+        serviceUrl: target.serviceUrl,
+        channelId: 'msteams',
+        bot,
+        user: { id: target.memberId, aadObjectId: target.aadObjectId },
+      };
     },
   };
 }

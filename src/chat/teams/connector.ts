@@ -118,4 +118,18 @@ export interface TeamsConnector {
   send(reference: TeamsConversationReference, message: TeamsOutgoingMessage, options?: TeamsSendOptions): Promise<{ id: string }>;
   /** Replaces a message the bot posted earlier; `replyToId` as it was posted. */
   update(reference: TeamsConversationReference, activityId: string, message: TeamsOutgoingMessage, options?: TeamsSendOptions): Promise<void>;
+  /**
+   * Starts (or finds: Teams answers the same id again) the bot's 1:1 chat with a user and answers its
+   * reference. Throws PD_TEAMS_APP_NOT_INSTALLED when Teams refuses because the app is not installed for the user.
+   */
+  createPersonalConversation(target: TeamsPersonalTarget): Promise<TeamsConversationReference>;
+}
+
+/** Who a 1:1 chat is started with, and where: the service URL and tenant come from a stored reference of that tenant. */
+export interface TeamsPersonalTarget {
+  serviceUrl: string;
+  tenantId: string;
+  /** The user's Teams id (`29:…`) when known, else their Entra object id (Teams accepts both as a member id). */
+  memberId: string;
+  aadObjectId: string;
 }

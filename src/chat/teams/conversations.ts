@@ -65,6 +65,31 @@ export async function rememberConversation(ctx: WorkflowContext, activity: Teams
   });
 }
 
+/**
+ * Where a new 1:1 chat can be started: the service URL and tenant of the conversation most recently
+ * heard from (Teams serves one tenant from one service URL), limited to `tenantId` when the bot is
+ * single-tenant. Null until the bot has heard from anywhere in a tenant.
+ */
+export async function findTenantEndpoint(ctx: WorkflowContext, tenantId?: string): Promise<{ serviceUrl: string; tenantId: string } | null> {
+  let query = ctx.store.db
+    .selectFrom('teams_conversations')
+    .select(['service_url', 'tenant_id'])
+    .where('tenant_id', 'is not', null);
+  if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
+  const row = await query.orderBy('updated_at', 'desc').orderBy('conversation_id', 'asc').executeTakeFirst();
+  return row?.service_url && row.tenant_id ? { serviceUrl: row.service_url, tenantId: row.tenant_id } : null;
+}
+
+/** Stores the reference of a 1:1 chat the bot started itself, as if the user had written in it (audited as a new conversation). */
+export async function rememberPersonalConversation(ctx: WorkflowContext, reference: TeamsConversationReference, tenantId: string): Promise<void> {
+  const activity: TeamsActivity = {
+    type: 'conversationUpdate',
+    conversation: { id: reference.conversation.id, conversationType: 'personal', tenantId },
+    channelData: { tenant: { id: tenantId } },
+  };
+  await rememberConversation(ctx, activity, reference);
+}
+
 /** The bot was removed from a conversation: forget it, so nothing is posted there any more. */
 export async function forgetConversation(ctx: WorkflowContext, conversationId: string): Promise<void> {
   await ctx.store.transaction(async (trx) => {
