@@ -86,6 +86,31 @@ describeEachStore('patchdeck cases commands', (s) => {
     expect([missing.code, missing.err.includes('[PD_CASE_NOT_FOUND]')]).toEqual([1, true]);
   });
 
+  it('shows chat votes waiting for re-authentication until they lapse, in text and JSON', async () => {
+    const { caseId } = await insertFixtureCase(s.store.db, { requestedBy: 'rita', hosts: fleet(1) });
+    const minutes = (n: number) => new Date(new Date(NOW).getTime() + n * 60_000).toISOString();
+    const pending = (person: string, status: string, expiresAt: string, token: string) =>
+      s.store.db
+        .insertInto('pending_votes')
+        .values({ case_id: caseId, stage: 'approval', person, decision: 'approve', via: 'slack', comment: null, plan_hash: null, token_hash: token, status, created_at: minutes(-5), expires_at: expiresAt, resolved_at: null, void_reason: null })
+        .execute();
+    await pending('alice', 'pending_reauth', minutes(25), 'h1');
+    await pending('bob', 'pending_reauth', minutes(-1), 'h2');
+    await pending('carol', 'void', minutes(25), 'h3');
+    const text = await run('cases', 'show', String(caseId));
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain('Waiting for re-authentication (not counted yet):');
+    // 09:25 UTC is 10:25 in Europe/Berlin.
+    expect(text.out).toMatch(/approval\s+alice\s+approve\s+slack\s+2026-11-23 10:25 CET\n/);
+    expect(text.out).not.toMatch(/\s(bob|carol)\s/);
+    const json = JSON.parse((await run('cases', 'show', String(caseId), '--json')).out) as { waitingVotes: unknown[] };
+    expect(json.waitingVotes).toEqual([{ stage: 'approval', person: 'alice', decision: 'approve', via: 'slack', comment: null, createdAt: minutes(-5), expiresAt: minutes(25) }]);
+
+    await s.store.db.updateTable('pending_votes').set({ status: 'confirmed' }).where('token_hash', '=', 'h1').execute();
+    expect((await run('cases', 'show', String(caseId))).out).not.toContain('Waiting for re-authentication');
+    expect(JSON.parse((await run('cases', 'show', String(caseId), '--json')).out)).toMatchObject({ waitingVotes: [] });
+  });
+
   it('shows the rule that applies, the plan and TTL, and marks void votes; --plan refuses a stale plan', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-rules-'));
     const file = path.join(dir, 'patchdeck.yaml');

@@ -3,6 +3,7 @@ import { PatchdeckError } from '../../core/errors.js';
 import { formatInZone, startOfDayInZone, zonedIsoTime } from '../../core/time.js';
 import type { VoteDecision, VoteStage } from '../../core/types.js';
 import { getCaseView } from '../../store/queries/cases.js';
+import { listWaitingVotes } from '../../store/queries/pending-votes.js';
 import { castVote, deferCase, describeApproval } from '../../workflow/approvals.js';
 import type { WorkflowContext } from '../../workflow/context.js';
 import { UsageError, withContext, writeJson, writeTable, type CliDeps } from '../io.js';
@@ -67,8 +68,9 @@ export function registerCasesCommands(program: Command, deps: CliDeps): void {
         const view = await getCaseView(ctx.store.db, caseId);
         if (view === null) throw new PatchdeckError('PD_CASE_NOT_FOUND', `there is no case ${caseId}; see \`patchdeck patches list\``, { status: 404 });
         const approval = await describeApproval(ctx, caseId);
+        const waitingVotes = await listWaitingVotes(ctx.store.db, caseId, ctx.clock.now());
         if (options.json) {
-          writeJson(deps.io, { ...view, approval });
+          writeJson(deps.io, { ...view, approval, waitingVotes });
           return;
         }
         const zone = ctx.config.timezone;
@@ -98,6 +100,15 @@ export function registerCasesCommands(program: Command, deps: CliDeps): void {
             deps.io,
             ['STAGE', 'PERSON', 'DECISION', 'VIA', 'AT', 'COMMENT', 'STATUS'],
             votes.map((v) => [v.stage, v.person, v.decision, v.via, formatInZone(v.at, zone), v.comment, v.status === 'void' ? `void: ${v.voidReason ?? 'plan changed'}` : 'counted']),
+          );
+        }
+        if (waitingVotes.length > 0) {
+          // Chat votes not counted until their voter signs in again on the web (rules with requireReauth).
+          deps.io.stdout('\nWaiting for re-authentication (not counted yet):\n');
+          writeTable(
+            deps.io,
+            ['STAGE', 'PERSON', 'DECISION', 'VIA', 'UNTIL'],
+            waitingVotes.map((v) => [v.stage, v.person, v.decision, v.via, formatInZone(v.expiresAt, zone)]),
           );
         }
         const r = view.rollout;

@@ -3,6 +3,7 @@ import { PatchdeckError } from '../../core/errors.js';
 import { TARGET_STATES, type VoteDecision, type VoteStage } from '../../core/types.js';
 import { getCaseView, type RolloutSummary } from '../../store/queries/cases.js';
 import { listCaseDeployedArtifacts } from '../../store/queries/artifacts.js';
+import { listWaitingVotes } from '../../store/queries/pending-votes.js';
 import { listCaseExposures } from '../../store/queries/web.js';
 import { dayInZone, formatInZone } from '../../core/time.js';
 import { deferCase, REAUTH_WEB_CODE, type CastVoteResult } from '../../workflow/approvals.js';
@@ -30,6 +31,7 @@ const OUTCOME_MESSAGES: Record<Outcome, string> = {
 const MAX_COMMENT = 2000;
 const DAY_MS = 86_400_000;
 const DEFERRED_FLASH = 'deferred';
+const VIA_LABELS: Record<string, string> = { slack: 'Slack', teams: 'Microsoft Teams', web: 'the web console', cli: 'the CLI' };
 
 /** HTTP status for a refused vote: who may not (403), not now (409), no such case (404). */
 const REFUSAL_STATUS: Record<string, number> = {
@@ -68,12 +70,16 @@ async function renderCasePage(web: WebContext, req: Request, res: Response, case
   const nameOf = (id: string) => people.find((p) => p.id === id)?.name ?? id;
   const myVotes = viewer.person ? view.votes.filter((v) => v.person === viewer.person!.id) : [];
   const myVoteAt = (stage: VoteStage) => myVotes.find((v) => v.stage === stage) ?? null;
+  const zone = web.ctx.config.timezone;
+  const waiting = await listWaitingVotes(web.ctx.store.db, caseId, web.ctx.clock.now());
   sendPage(web, res, 'case', { status: extras.status ?? 200, title: `Case #${view.id}`, viewer, flash: extras.flash ?? null }, {
     case: view,
     kev: view.advisory.kev,
     exposures,
     openExposures: exposures.filter((e) => e.status === 'open').length,
     votes: view.votes.map((v) => ({ ...v, name: nameOf(v.person) })),
+    // Chat votes not counted until their voter signs in again (critical rules with requireReauth).
+    waitingVotes: waiting.map((v) => ({ ...v, name: nameOf(v.person), viaLabel: VIA_LABELS[v.via] ?? v.via, until: formatInZone(v.expiresAt, zone) })),
     rollout: describeRollout(view.rollout),
     signedIn: viewer.person !== null,
     loginHref: `/login?next=${encodeURIComponent(`/cases/${view.id}`)}`,
@@ -85,7 +91,7 @@ async function renderCasePage(web: WebContext, req: Request, res: Response, case
     quorum: web.ctx.config.approvals.quorum,
     // The defer form's date picker: the earliest day it offers is tomorrow in the team's zone.
     deferMinDay: dayInZone(new Date(web.ctx.clock.now().getTime() + DAY_MS), web.ctx.config.timezone),
-    timezone: web.ctx.config.timezone,
+    timezone: zone,
     deferredUntil: view.state === 'deferred' ? await deferredUntilOf(web, caseId) : null,
   });
 }
