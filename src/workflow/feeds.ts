@@ -62,6 +62,12 @@ export interface IngestResult {
   added: number;
   updated: number;
   unchanged: number;
+  /**
+   * Records not stored because a more authoritative source holds their id (Ubuntu's OSV copy of a USN
+   * the USN feed stored): expected when both feeds are read, so not an error. Their document is
+   * remembered, so on the next run with the same bytes they count as `unchanged`.
+   */
+  superseded: number;
   /** Documents and records that could not be read (listed in `errors`); the rest was imported. */
   failed: number;
   /** Documents refused by their authenticity checks (also listed in `errors`, counted in `failed`). */
@@ -381,16 +387,26 @@ async function storeAdvisories(
   const now = ctx.clock.now();
   return ctx.store.transaction(async (trx) => {
     const existing = await loadContentHashes(trx, candidates.map((c) => c.advisory.id));
-    // A record whose id a more authoritative source holds is refused, never written over it.
-    const refused = await findAuthorityConflicts(trx, candidates.map((c) => c.advisory));
-    for (const [id, message] of refused) parsed.errors.push({ location: `${location}: ${id}`, scope: 'record', message });
-    // A document with a refused record is not remembered: it is read again, and the refusal reported, next run.
-    const refusedIn = new Set([...refused.keys()].flatMap((id) => parsed.documentOf.get(id) ?? []));
+    // A record whose id another source holds is never written over it: a less authoritative copy is
+    // superseded (expected, counted), anything else is refused (a per-record error).
+    const conflicts = await findAuthorityConflicts(trx, candidates.map((c) => c.advisory));
+    let superseded = 0;
+    const refusedIn = new Set<string>();
+    for (const [id, { outcome, message }] of conflicts) {
+      if (outcome === 'superseded') {
+        superseded++;
+        continue;
+      }
+      parsed.errors.push({ location: `${location}: ${id}`, scope: 'record', message });
+      // A document with a refused record is not remembered: it is read again, and the refusal reported, next run.
+      const document = parsed.documentOf.get(id);
+      if (document !== undefined) refusedIn.add(document);
+    }
     let added = 0;
     let updated = 0;
     const writes: AdvisoryWrite[] = [];
     for (const candidate of candidates) {
-      if (refused.has(candidate.advisory.id)) continue;
+      if (conflicts.has(candidate.advisory.id)) continue;
       const previous = existing.get(candidate.advisory.id);
       if (previous === candidate.contentHash) continue;
       if (previous === undefined) added++;
@@ -415,7 +431,8 @@ async function storeAdvisories(
       documents: parsed.documents,
       added,
       updated,
-      unchanged: candidates.length - writes.length - refused.size + facts.unchanged + skippedRecords,
+      unchanged: candidates.length - writes.length - conflicts.size + facts.unchanged + skippedRecords,
+      superseded,
       failed: parsed.errors.length,
       quarantined: parsed.quarantined.length,
       skipped: parsed.skipped.length,
@@ -443,6 +460,7 @@ async function storeAdvisories(
             added,
             updated,
             unchanged: result.unchanged,
+            superseded,
             failed: result.failed,
           },
         },
@@ -558,6 +576,7 @@ async function storeNotModified(ctx: WorkflowContext, feed: FeedIdentity, locati
     added: 0,
     updated: 0,
     unchanged: 0,
+    superseded: 0,
     failed: 0,
     quarantined: 0,
     skipped: 0,

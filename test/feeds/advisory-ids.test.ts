@@ -6,6 +6,7 @@ import { createSilentLogger } from '../../src/app/logger.js';
 import { parseConfig } from '../../src/config/load.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { replacementRefusal } from '../../src/core/cve-merge.js';
+import { listAudit } from '../../src/store/audit.js';
 import { fromJson } from '../../src/store/json.js';
 import { getFeedState } from '../../src/store/queries/advisories.js';
 import { assessAll } from '../../src/workflow/assess.js';
@@ -55,25 +56,21 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
   const openExposures = async (id: string) =>
     (await s.store.db.selectFrom('exposures').select('status').where('advisory_id', '=', id).execute()).filter((e) => e.status === 'open').length;
 
-  it('keeps the vendor CSAF record when Red Hat OSV brings the same id, and records the refusal on the OSV feed', async () => {
-    expect(await ingestFeedFile(ctx, { kind: 'csaf', path: CSAF, name: 'redhat-csaf', actor: 'alice' })).toMatchObject({ added: 1, failed: 0 });
+  it('keeps the vendor CSAF record when Red Hat OSV brings the same id: the OSV copy is superseded, not an error on its feed', async () => {
+    expect(await ingestFeedFile(ctx, { kind: 'csaf', path: CSAF, name: 'redhat-csaf', actor: 'alice' })).toMatchObject({ added: 1, failed: 0, superseded: 0 });
     const result = await ingestFeedFile(ctx, { kind: 'osv', path: OSV, name: 'redhat-osv', actor: 'alice' });
-    expect(result).toMatchObject({ added: 0, updated: 0, unchanged: 0, failed: 1 });
-    expect(result.errors).toEqual([
-      {
-        location: `${OSV}: ${ID}`,
-        scope: 'record',
-        message: `${ID} is already stored from a more authoritative csaf record (vendor advisory); this osv record (OSV record) was not stored, so it cannot replace that record or its exposures`,
-      },
-    ]);
+    expect(result).toMatchObject({ added: 0, updated: 0, unchanged: 0, superseded: 1, failed: 0, errors: [] });
     expect(await row(ID)).toMatchObject({ source: 'csaf', trust: 'authoritative' });
     const state = await getFeedState(s.store.db, 'redhat-osv');
-    expect(state).toMatchObject({ consecutiveFailures: 0, lastErrorAt: NOW });
-    expect(state!.lastError).toContain(`${ID} is already stored from a more authoritative csaf record`);
-    // Not remembered as read: the next run reads the document again and reports the refusal again.
+    expect(state).toMatchObject({ consecutiveFailures: 0, lastError: null });
+    const audit = (await listAudit(s.store.db, { subjectType: 'feed', subjectId: 'redhat-osv' })).find((e) => e.action === 'feed.ingested');
+    expect(audit?.after).toMatchObject({ superseded: 1, failed: 0 });
+    // Remembered as read: the same bytes are not parsed again, and the record counts as unchanged.
     const again = await ingestFeedFile(ctx, { kind: 'osv', path: OSV, name: 'redhat-osv', actor: 'alice' });
-    expect(again).toMatchObject({ skipped: 0, failed: 1 });
+    expect(again).toMatchObject({ skipped: 1, unchanged: 1, superseded: 0, failed: 0 });
     expect(await row(ID)).toMatchObject({ source: 'csaf' });
+    // Read in full, it is superseded again.
+    expect(await ingestFeedFile(ctx, { kind: 'osv', path: OSV, name: 'redhat-osv', actor: 'alice', full: true })).toMatchObject({ skipped: 0, superseded: 1, failed: 0 });
   });
 
   it('lets the vendor CSAF record take over an id first stored from OSV', async () => {
@@ -96,7 +93,8 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
     const before = await row(ID);
 
     const hint = await ingestFeedUrl(ctx, { kind: 'csaf', url: `${server.url}/file/redhat/rolie.json`, name: 'mirror', actor: 'alice' });
-    expect(hint).toMatchObject({ added: 0, updated: 0, failed: 1 });
+    // Not a copy to skip quietly: an unsigned hint over vendor data is how a forged bulletin looks.
+    expect(hint).toMatchObject({ added: 0, updated: 0, superseded: 0, failed: 1 });
     expect(hint.errors[0]!.message).toBe(
       `${ID} is already stored from a more authoritative osv record (OSV record); this csaf record (unverified hint) was not stored, so it cannot replace that record or its exposures`,
     );
@@ -112,8 +110,11 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
     expect(await ingestFeedFile(ctx, { kind: 'csaf', path: CSAF, name: 'redhat-csaf', actor: 'alice' })).toMatchObject({ updated: 1, failed: 0 });
     expect(await row(ID)).toMatchObject({ trust: 'authoritative' });
     const again = await ingestFeedUrl(ctx, { kind: 'csaf', url: `${server.url}/file/redhat/rolie.json`, name: 'mirror', actor: 'alice', full: true });
-    expect(again).toMatchObject({ updated: 0, failed: 1 });
+    expect(again).toMatchObject({ updated: 0, superseded: 0, failed: 1 });
     expect(await row(ID)).toMatchObject({ trust: 'authoritative' });
+    // Refused, so not remembered: the next run reports it again.
+    const third = await ingestFeedUrl(ctx, { kind: 'csaf', url: `${server.url}/file/redhat/rolie.json`, name: 'mirror', actor: 'alice' });
+    expect(third).toMatchObject({ skipped: 0, failed: 1 });
   });
 
   it('records an unknown ecosystem on the feed; the feed keeps its earlier data and the other records are stored', async () => {
@@ -129,7 +130,7 @@ describeEachStore('one advisory per id: a less authoritative source never overwr
     writeFileSync(path.join(dir, 'FROB-2026-1.json'), JSON.stringify(frob));
     writeFileSync(path.join(dir, 'RHSA.json'), readFileSync(OSV));
     const result = await ingestFeedFile(ctx, { kind: 'osv', path: dir, name: 'mixed', actor: 'alice' });
-    expect(result).toMatchObject({ added: 1, failed: 1 });
+    expect(result).toMatchObject({ added: 1, superseded: 0, failed: 1 });
     expect(result.errors).toEqual([
       { location: `${path.join(dir, 'FROB-2026-1.json')} (FROB-2026-1)`, scope: 'record', message: 'unknown ecosystem Frobnix:7: Patchdeck cannot order its versions; record skipped' },
     ]);
@@ -147,9 +148,25 @@ describe('replacementRefusal', () => {
     expect(replacementRefusal('X', record('osv'), record('distro'))).toBeNull();
     expect(replacementRefusal('X', record('csaf', 'hint'), record('csaf'))).toBeNull();
   });
-  it('refuses a less authoritative record, and another source of the same authority', () => {
-    expect(replacementRefusal('X', record('distro'), record('osv'))).toMatch(/^X is already stored from a more authoritative distro record/);
-    expect(replacementRefusal('X', record('csaf'), record('csaf', 'hint'))).toMatch(/more authoritative csaf record \(vendor advisory\); this csaf record \(unverified hint\)/);
-    expect(replacementRefusal('X', record('csaf'), record('msrc'))).toMatch(/^X is already stored from a csaf record \(vendor advisory\) of the same authority; this msrc record/);
+  it('supersedes a less authoritative signed or curated record', () => {
+    expect(replacementRefusal('X', record('distro'), record('osv'))).toEqual({
+      outcome: 'superseded',
+      message: expect.stringMatching(/^X is already stored from a more authoritative distro record/),
+    });
+    expect(replacementRefusal('X', record('csaf'), record('osv'))?.outcome).toBe('superseded');
+    expect(replacementRefusal('X', record('osv'), record('kev'))?.outcome).toBe('superseded');
+  });
+  it('refuses an unsigned hint over any authoritative record, and another source of the same authority', () => {
+    expect(replacementRefusal('X', record('csaf'), record('csaf', 'hint'))).toEqual({
+      outcome: 'refused',
+      message: expect.stringMatching(/more authoritative csaf record \(vendor advisory\); this csaf record \(unverified hint\)/),
+    });
+    expect(replacementRefusal('X', record('osv'), record('csaf', 'hint'))?.outcome).toBe('refused');
+    expect(replacementRefusal('X', record('kev'), record('rss', 'hint'))?.outcome).toBe('refused');
+    expect(replacementRefusal('X', record('csaf'), record('msrc'))).toEqual({
+      outcome: 'refused',
+      message: expect.stringMatching(/^X is already stored from a csaf record \(vendor advisory\) of the same authority; this msrc record/),
+    });
+    expect(replacementRefusal('X', record('csaf', 'hint'), record('rss', 'hint'))?.outcome).toBe('refused');
   });
 });

@@ -17,7 +17,9 @@ function cliActor(io: CliIo): string {
 function describeCounts(r: IngestResult): string {
   if (r.notModified) return 'not modified since the last fetch (HTTP 304)';
   const skipped = r.skipped > 0 ? ` (${r.skipped} of ${r.documents} documents unchanged, not parsed)` : '';
-  return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed${skipped}`;
+  // Shown only when some are: most feeds never share ids with another.
+  const superseded = r.superseded > 0 ? `, ${r.superseded} superseded by a more authoritative source` : '';
+  return `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged${superseded}, ${r.failed} failed${skipped}`;
 }
 
 function reportSkipped(io: CliIo, result: IngestResult): void {

@@ -31,23 +31,25 @@ export async function loadContentHashes(db: Executor, ids: string[]): Promise<Ma
 }
 
 /**
- * Records that may not be written because another, more authoritative (or equally authoritative but
- * different) source already holds their id, with why; by id. Read inside the writing transaction so
- * the check and the write see the same rows (see `replacementRefusal`).
+ * Records that may not be written because another source holds their id, with the outcome and why,
+ * by id: `superseded` by a more authoritative one, or `refused` (see `replacementRefusal`). Read inside
+ * the writing transaction so the check and the write see the same rows.
  */
-export async function findAuthorityConflicts(db: Executor, advisories: AdvisoryInput[]): Promise<Map<string, string>> {
+export async function findAuthorityConflicts(db: Executor, advisories: AdvisoryInput[]): Promise<Map<string, AuthorityConflict>> {
   const byId = new Map(advisories.map((a) => [a.id, a]));
-  const refused = new Map<string, string>();
+  const conflicts = new Map<string, AuthorityConflict>();
   for (const part of chunks([...byId.keys()], ID_CHUNK)) {
     const rows = await db.selectFrom('advisories').select(['id', 'source', 'trust']).where('id', 'in', part).execute();
     for (const row of rows) {
       const incoming = byId.get(row.id)!;
-      const why = replacementRefusal(row.id, { source: row.source, trust: row.trust as AdvisoryTrust }, incoming);
-      if (why !== null) refused.set(row.id, why);
+      const conflict = replacementRefusal(row.id, { source: row.source, trust: row.trust as AdvisoryTrust }, incoming);
+      if (conflict !== null) conflicts.set(row.id, conflict);
     }
   }
-  return refused;
+  return conflicts;
 }
+
+export type AuthorityConflict = NonNullable<ReturnType<typeof replacementRefusal>>;
 
 /** Vendor facts of CSAF and MSRC advisories as one JSON text; null when the feed gives none. */
 function vendorDetails(a: AdvisoryInput): string | null {
