@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import type { CveView } from '../../src/core/cve-merge.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const FIXTURES = new URL('../fixtures/feeds/', import.meta.url).pathname;
 
@@ -15,17 +14,7 @@ describe('patchdeck advisories show / list', () => {
   const clock = fixedClock('2026-11-23T10:00:00.000Z');
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (err += t),
-      readStdin: async () => '',
-      env: { DATABASE_URL: `sqlite:${path.join(dir, 'pd.db')}`, PATCHDECK_CONFIG: path.join(dir, 'patchdeck.yaml'), USER: 'carol' },
-      cwd: FIXTURES,
-    };
-    const code = await runCli(argv, io, { clock });
-    return { code, out, err };
+    return runCliCaptured(argv, { env: { DATABASE_URL: `sqlite:${path.join(dir, 'pd.db')}`, PATCHDECK_CONFIG: path.join(dir, 'patchdeck.yaml'), USER: 'carol' }, cwd: FIXTURES, clock });
   }
 
   beforeAll(async () => {

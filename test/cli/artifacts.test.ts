@@ -3,12 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { CLI_NOW, insertFixtureCase } from '../helpers/case-fixtures.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 import { describeEachStore } from '../helpers/stores.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const DEB = Buffer.from('libssl3 3.0.2-0ubuntu1.18 package bytes');
 const DEB_SHA = createHash('sha256').update(DEB).digest('hex');
@@ -38,17 +37,7 @@ describeEachStore('patchdeck patches fetch / artifacts commands', (s) => {
   });
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (err += t),
-      readStdin: async () => '',
-      env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' },
-      cwd: dir,
-    };
-    const code = await runCli(argv, io, { clock: fixedClock(CLI_NOW) });
-    return { code, out, err };
+    return runCliCaptured(argv, { env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' }, cwd: dir, clock: fixedClock(CLI_NOW) });
   }
 
   it('fetches a case’s files into the store, lists and verifies them, and does not download them again', async () => {

@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { insertAdvisory, kevAdvisory, osvFixture } from '../helpers/advisories.js';
 import { describeEachStore } from '../helpers/stores.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inventory');
 const NOW = '2026-11-23T09:00:00.000Z';
@@ -33,17 +32,7 @@ describeEachStore('patchdeck assess / exposures / patches commands', (s) => {
   });
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (err += t),
-      readStdin: async () => '',
-      env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' },
-      cwd: FIXTURES,
-    };
-    const code = await runCli(argv, io, { clock: fixedClock(NOW) });
-    return { code, out, err };
+    return runCliCaptured(argv, { env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' }, cwd: FIXTURES, clock: fixedClock(NOW) });
   }
 
   async function importAndAssess() {

@@ -2,11 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
 import { reportError, runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { PatchdeckError } from '../../src/core/errors.js';
 import { databaseConnectError, describeDatabaseUrl } from '../../src/store/db.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'patchdeck-cli-errors-'));
 const configFile = path.join(dir, 'patchdeck.yaml');
@@ -14,17 +15,7 @@ writeFileSync(configFile, 'timezone: UTC\n');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    readStdin: async () => '',
-    env: { DATABASE_URL: `sqlite:${path.join(dir, 'ok.db')}`, PATCHDECK_CONFIG: configFile, LOG_LEVEL: 'silent', ...env },
-    cwd: dir,
-  };
-  const code = await runCli(argv, io, { clock: fixedClock('2026-11-23T09:00:00.000Z') });
-  return { code, out, err };
+  return runCliCaptured(argv, { env: { DATABASE_URL: `sqlite:${path.join(dir, 'ok.db')}`, PATCHDECK_CONFIG: configFile, LOG_LEVEL: 'silent', ...env }, cwd: dir, clock: fixedClock('2026-11-23T09:00:00.000Z') });
 }
 
 /** What every usage error looks like: one coded line, then where the help is. */

@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { insertAdvisory, osvFixture } from '../helpers/advisories.js';
 import { describeEachStore } from '../helpers/stores.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inventory');
 
@@ -22,17 +21,7 @@ describeEachStore('CLI filters naming what does not exist, and names that look l
   });
 
   async function run(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (err += t),
-      readStdin: async () => stdin,
-      env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' },
-      cwd: FIXTURES,
-    };
-    const code = await runCli(argv, io, { clock: fixedClock('2026-11-23T09:00:00.000Z') });
-    return { code, out, err };
+    return runCliCaptured(argv, { env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' }, cwd: FIXTURES, clock: fixedClock('2026-11-23T09:00:00.000Z'), stdin: stdin });
   }
 
   it('an unknown host, case or feed in a list filter exits 1 with its code, like show does', async () => {

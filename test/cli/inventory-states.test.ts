@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/main.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { listAudit } from '../../src/store/audit.js';
 import { sshdUnavailableReason, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { describeEachStore } from '../helpers/stores.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inventory');
 const NOW = '2026-11-23T09:00:00.000Z';
@@ -36,17 +37,7 @@ describeEachStore('patchdeck hosts states, foreign devices, osquery/KB imports a
   });
 
   async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (err += t),
-      readStdin: async () => '',
-      env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent', HOME: dir },
-      cwd: FIXTURES,
-    };
-    const code = await runCli(argv, io, { clock: fixedClock(now) });
-    return { code, out, err };
+    return runCliCaptured(argv, { env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent', HOME: dir }, cwd: FIXTURES, clock: fixedClock(now) });
   }
 
   it('imports osquery results and a hotfix list with --format, then lists stale hosts after staleAfterDays', async () => {

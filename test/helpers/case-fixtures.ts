@@ -2,8 +2,6 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSilentLogger } from '../../src/app/logger.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createConnectorRegistry } from '../../src/connectors/index.js';
 import { fixedClock } from '../../src/core/clock.js';
@@ -15,6 +13,7 @@ import { castVote } from '../../src/workflow/approvals.js';
 import type { WorkflowContext } from '../../src/workflow/context.js';
 import { createRolloutJobHandlers } from '../../src/workflow/rollouts.js';
 import type { StoreContext } from './stores.js';
+import { runCliCaptured } from './cli.js';
 
 /**
  * Rows written straight into the tables (advisory, hosts, exposures, case), so approval, rollout and
@@ -183,17 +182,7 @@ export function writeCliConfig(dir: string): string {
 }
 
 export async function runCliFor(s: StoreContext, configFile: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    readStdin: async () => '',
-    env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' },
-    cwd: tmpdir(),
-  };
-  const code = await runCli(argv, io, { clock: fixedClock(CLI_NOW) });
-  return { code, out, err };
+  return runCliCaptured(argv, { env: { DATABASE_URL: s.url, PATCHDECK_CONFIG: configFile, USER: 'carol', LOG_LEVEL: 'silent' }, cwd: tmpdir(), clock: fixedClock(CLI_NOW) });
 }
 
 /** Approves a six-host case (two pilots) as alice and runs its pilot: the rollout then waits for sign-off. */
